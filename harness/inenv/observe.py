@@ -1,0 +1,51 @@
+"""Observables: what a case returns, in one JSON-ready shape.
+
+Every observable is {"kind", "dtype", "shape", "axes", "labels", "values"} with
+values flattened row-major, or {"kind": "digest", "value"} for bitwise digests.
+Axes name the dimensions ("step", "layer") so a comparison can say *where* two
+runs first part. NaN and infinities are kept as they are.
+"""
+
+import numpy as np
+
+from harness.inenv.framework import weights_digest
+
+
+def _numeric(values, kind, axes, labels=None, dtype=None):
+    arr = np.asarray(values)
+    dtype = dtype or (arr.dtype.name if arr.dtype.kind == "f" else "float64")
+    out = {
+        "kind": kind,
+        "dtype": dtype,
+        "shape": list(arr.shape),
+        "axes": list(axes),
+        "values": [float(v) for v in arr.astype(np.float64).ravel()],
+    }
+    if labels is not None:
+        out["labels"] = [str(label) for label in labels]
+    return out
+
+
+def scalar(value):
+    return _numeric([value], "scalar", ["value"])
+
+
+def series(values, axis="epoch", dtype=None):
+    """``dtype`` names the precision the values were computed in when they arrive
+    as Python floats (Keras histories are float32 numbers in float64 clothes)."""
+    return _numeric(values, "series", [axis], dtype=dtype)
+
+
+def table(rows, axes=("step", "layer"), labels=None, dtype=None):
+    """A 2-D observable; ``labels`` name the entries of the last axis."""
+    return _numeric(rows, "table", axes, labels, dtype=dtype)
+
+
+def array(values, axes=None):
+    arr = np.asarray(values)
+    axes = axes or ["dim%d" % i for i in range(arr.ndim)]
+    return _numeric(arr, "array", axes)
+
+
+def digest(arrays):
+    return {"kind": "digest", "value": weights_digest(arrays)}
