@@ -1,0 +1,55 @@
+"""Small, explicit results documents for testing the pipeline steps without an
+environment. Real environments are exercised in test_real_envs.py."""
+
+import copy
+
+from harness import envs, execute, store
+
+
+def series(values, axis="epoch"):
+    return {"kind": "series", "dtype": "float32", "shape": [len(values)], "axes": [axis], "values": list(values)}
+
+
+def variant(loss, initial=(0.5, -0.25), nondeterministic=()):
+    traj = [[initial[0] + i * 0.01, initial[1] - i * 0.01] for i in range(3)]
+    return {
+        "status": "ok",
+        "observables": {
+            "initial_weight_sums": series(initial, axis="layer"),
+            "loss": series(loss),
+            "trajectory": {"kind": "table", "dtype": "float32", "shape": [3, 2], "axes": ["step", "layer"],
+                           "labels": ["Dense#0", "Dense#1"], "values": [x for row in traj for x in row]},
+            "final_weights_digest": {"kind": "digest", "value": "sha256:" + str(loss[-1])},
+        },
+        "nondeterministic": list(nondeterministic),
+        "repeats": 1,
+        "seconds": 0.1,
+    }
+
+
+def case(variants, invariants=(), claims=()):
+    return {
+        "status": "ok",
+        "error": None,
+        "source_sha256": "0" * 64,
+        "declaration": {"doc": "", "variants": list(variants), "seeds": {}, "invariants": list(invariants),
+                        "claims": list(claims), "tolerances": {}, "timeout": None},
+        "variants": variants,
+    }
+
+
+def result(env_id, cases, packages=None):
+    doc = execute.base_document(envs.by_id(env_id))
+    doc["fingerprint"] = {"packages": packages or {"tensorflow-cpu": "2.15.0", "numpy": "1.26.2"}, "cpu": {},
+                          "env": {}}
+    doc["versions"] = {"tensorflow": "2.15.0"}
+    doc["cases"] = copy.deepcopy(cases)
+    return doc
+
+
+def write(folder, doc):
+    store.write_json(store.document_path(str(folder), doc["env"]["id"]), doc)
+
+
+SAME = {"type": "same", "name": "a equals b", "a": "a", "b": "b", "observables": None, "bitwise": False,
+        "why": "test"}

@@ -1,0 +1,120 @@
+"""The golden lifecycle through the real CLI: no golden -> fail (missing) -> bless
+-> pass -> perturb -> fail (regression) -> bless -> pass."""
+
+import json
+
+import pytest
+
+from harness import cli
+from tests import fakes
+
+ENV = "tf2.15-keras2"
+
+
+@pytest.fixture
+def dirs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results").mkdir()
+    return tmp_path
+
+
+def compare(*extra):
+    return cli.main(["compare", "--tag", "default", "--report", "", *extra])
+
+
+def test_lifecycle(dirs, capsys):
+    doc = fakes.result(ENV, {"toy": fakes.case({"a": fakes.variant([1.0, 0.5]), "b": fakes.variant([1.0, 0.5])},
+                                                invariants=[fakes.SAME])})
+    fakes.write(dirs / "results", doc)
+
+    assert compare() == 5  # golden missing: not a pass
+    out = capsys.readouterr().out
+    assert "MISSING GOLDEN VALUES: 1" in out and f"nox -s bless -- {ENV} --case toy" in out
+
+    assert cli.main(["bless", ENV]) == 0
+    assert "toy: new golden values" in capsys.readouterr().out
+    golden = json.loads((dirs / "golden" / f"{ENV}.json").read_text())
+    assert golden["cases"]["toy"]["variants"]["a"]["observables"]["loss"]["values"] == [1.0, 0.5]
+
+    assert compare() == 0
+    assert "verdict: PASS" in capsys.readouterr().out
+
+    # Perturb one value beyond tolerance in both variants (the invariant still holds).
+    for v in ("a", "b"):
+        doc["cases"]["toy"]["variants"][v]["observables"]["loss"]["values"][1] = 0.6
+    fakes.write(dirs / "results", doc)
+    assert compare() == 1
+    out = capsys.readouterr().out
+    assert "REGRESSIONS" in out and "loss: 1/2 values differ" in out and "first at epoch 1" in out
+    assert "they part during training" in out
+
+    assert cli.main(["bless", ENV, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "toy: drift" in out and "dry run: nothing written" in out
+    assert compare() == 1  # a dry run changed nothing
+
+    assert cli.main(["bless", ENV]) == 0
+    assert compare() == 0
+
+
+def test_broken_invariant_fails_and_known_failure_excuses_it(dirs, capsys):
+    cases = {"toy": fakes.case({"a": fakes.variant([1.0, 0.5]), "b": fakes.variant([1.0, 0.9])},
+                               invariants=[fakes.SAME])}
+    fakes.write(dirs / "results", fakes.result(ENV, cases))
+    assert cli.main(["bless", ENV]) == 0
+    capsys.readouterr()
+    assert compare() == 1
+    assert "invariant 'a equals b' is broken" in capsys.readouterr().out
+
+    (dirs / "known_failures.toml").write_text(
+        f'[[failure]]\nenv = "{ENV}"\ncase = "toy"\ncheck = "invariant:a equals b"\nreason = "because"\n'
+        '[[failure]]\nenv = "tf9.9-keras2"\ncase = "toy"\ncheck = "golden"\nreason = "gone"\n')
+    assert compare() == 0
+    out = capsys.readouterr().out
+    assert "KNOWN FAILURES" in out and "Known failure: because" in out
+    assert "STALE KNOWN-FAILURE ENTRIES: 1" in out
+
+    # The known failure passes again: flagged as fixed; it fails only when asked.
+    cases["toy"]["variants"]["b"] = fakes.variant([1.0, 0.5])
+    fakes.write(dirs / "results", fakes.result(ENV, cases))
+    assert cli.main(["bless", ENV]) == 0
+    capsys.readouterr()
+    assert compare() == 0
+    assert "FIXED KNOWN FAILURES" in capsys.readouterr().out
+    assert compare("--strict-known") == 1
+
+
+def test_bless_refuses_errors_and_nondeterminism_unless_forced(dirs, capsys):
+    broken = fakes.variant([1.0])
+    broken.update(status="error", error={"type": "AttributeError", "message": "no such API", "traceback": []})
+    cases = {"toy": fakes.case({"a": fakes.variant([1.0], nondeterministic=["loss"]), "b": broken})}
+    fakes.write(dirs / "results", fakes.result(ENV, cases))
+    assert cli.main(["bless", ENV]) == 1
+    out = capsys.readouterr().out
+    assert "refused: toy has errors (b)" in out and "refused: toy is nondeterministic (a)" in out
+    assert not (dirs / "golden").exists()
+    assert cli.main(["bless", ENV, "--force"]) == 0
+    assert (dirs / "golden" / f"{ENV}.json").exists()
+
+
+def test_nondeterminism_is_its_own_verdict(dirs, capsys):
+    cases = {"toy": fakes.case({"a": fakes.variant([1.0], nondeterministic=["loss"])})}
+    fakes.write(dirs / "results", fakes.result(ENV, cases))
+    cli.main(["bless", ENV, "--force"])
+    capsys.readouterr()
+    assert compare() == 3
+    out = capsys.readouterr().out
+    assert "NONDETERMINISM: 1" in out and "REGRESSIONS" not in out
+
+
+def test_orphan_golden_case_is_reported(dirs, capsys):
+    cases = {"toy": fakes.case({"a": fakes.variant([1.0])}), "old": fakes.case({"a": fakes.variant([1.0])})}
+    fakes.write(dirs / "results", fakes.result(ENV, cases))
+    cli.main(["bless", ENV])
+    del cases["old"]
+    fakes.write(dirs / "results", fakes.result(ENV, cases))
+    capsys.readouterr()
+    assert cli.main(["bless", ENV, "--dry-run"]) == 0
+    assert "old: orphan" in capsys.readouterr().out
+    assert compare() == 0
+    assert "holds old, which no case produces any more" in capsys.readouterr().out
