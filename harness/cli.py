@@ -3,6 +3,7 @@
     python -m harness compare [--fail-on-drift] [--strict-known] [--report DIR]
     python -m harness bless <env...|all> [--case NAME] [--force] [--prune] [--dry-run]
     python -m harness list [--json] [--tag TAG]
+    python -m harness run <env> --python PATH [--case NAME] [--results DIR]
 
 Exit codes: 0 pass, 1 regression (golden drift or broken invariant), 2 usage
 error, 3 nondeterminism, 4 infrastructure error (environment unavailable, case
@@ -43,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     bl.add_argument("--force", action="store_true", help="bless despite errors or nondeterminism")
     bl.add_argument("--prune", action="store_true", help="drop golden cases no case produces any more")
     bl.add_argument("--dry-run", action="store_true", help="only show what would change")
+
+    rn = sub.add_parser("run", help="run the cases of one environment with a given interpreter "
+                        "(its packages installed from the lock); what tox and CI jobs call")
+    rn.add_argument("env")
+    rn.add_argument("--python", required=True, help="the environment's interpreter")
 
     ls = sub.add_parser("list", help="the environments")
     ls.add_argument("--json", action="store_true")
@@ -101,6 +107,18 @@ def cmd_bless(args) -> int:
     return 1 if refused else 0
 
 
+def cmd_run(args, extra: list[str]) -> int:
+    from harness import execute
+
+    try:
+        spec = envs.by_id(args.env)
+    except KeyError as exc:
+        print(exc.args[0], file=sys.stderr)
+        return EXIT_USAGE
+    execute.run_environment(spec, args.python, execute.parse_run_args(extra))
+    return 0
+
+
 def cmd_list(args) -> int:
     specs = _specs(args.tag)
     if args.json:
@@ -114,14 +132,17 @@ def cmd_list(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = _parser()
-    if argv and argv[0] == "compare":
-        args, _unknown = parser.parse_known_args(argv)
+    extra: list[str] = []
+    if argv and argv[0] in ("compare", "run"):
+        args, extra = parser.parse_known_args(argv)
     else:
         try:
             args = parser.parse_args(argv)
         except SystemExit as exc:
             return int(exc.code or 0) and EXIT_USAGE
     try:
+        if args.command == "run":
+            return cmd_run(args, extra)
         return {"compare": cmd_compare, "bless": cmd_bless, "list": cmd_list}[args.command](args)
     except KeyboardInterrupt:
         return 130
