@@ -1,0 +1,289 @@
+"""What every report format shows, derived once from an Evaluation.
+
+The renderers (html, markdown, junit) only lay this out; nothing here formats
+markup. Environments keep the Evaluation's order: lineage by lineage, each in
+version order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import shlex
+
+from harness import envs, fingerprints, summary
+from harness.evaluate import Evaluation
+from harness.status import Outcome, Status
+from harness.verdicts import Verdict
+
+LINEAGE_TITLES = {
+    envs.BUNDLED: "TensorFlow with its bundled tf.keras (Keras 2)",
+    envs.KERAS3: "Keras 3 on TensorFlow",
+    envs.TF_KERAS: "the tf-keras package (Keras 2) on TensorFlow",
+    envs.STANDALONE: "standalone Keras 2 on TensorFlow",
+    f"{envs.KERAS3}-jax": "Keras 3 on JAX",
+}
+
+# A grid cell takes the state of its worst verdict; the order is the severity.
+CELL_STATES = ("regression", "error", "nondeterministic", "missing", "known", "fixed", "drift", "pass",
+               "absent", "not-run", "unavailable")
+_STATE_OF_OUTCOME = {
+    Outcome.REGRESSION: "regression", Outcome.ERROR: "error", Outcome.NONDETERMINISTIC: "nondeterministic",
+    Outcome.MISSING: "missing", Outcome.KNOWN: "known", Outcome.FIXED: "fixed", Outcome.STALE: "known",
+}
+# Severe sections are shown expanded; the rest folded when long.
+SEVERE = (Outcome.REGRESSION, Outcome.NONDETERMINISTIC, Outcome.ERROR)
+KEY_COLUMNS = ("tensorflow", "keras", "tf-keras", "jax", "numpy", "protobuf")
+
+
+@dataclasses.dataclass(frozen=True)
+class Cell:
+    env: str
+    case: str
+    state: str  # one of CELL_STATES
+    mark: str  # the golden mark of the text summary ("=", "~", "D", "?", "E") or ""
+    badges: tuple[str, ...]  # short notes: "inv ✗2", "known 2", "Δ prev"
+    notes: tuple[str, ...]  # the sentences behind the state, worst first
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvRow:
+    spec: envs.EnvSpec
+    state: str  # "ok", "not-run", "unavailable", "error"
+    note: str  # why it is not ok
+    python: str
+    versions: dict[str, str]  # KEY_COLUMNS -> version, where installed
+    previous: str | None  # the environment before it in its lineage, when it has results
+    key_changes: tuple[str, ...]  # vs previous: key packages
+    other_changes: tuple[str, ...]  # vs previous: every other package and the platform
+
+
+@dataclasses.dataclass(frozen=True)
+class Section:
+    outcome: Outcome
+    title: str
+    items: tuple[Verdict, ...]
+    expanded: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class MissingGroup:
+    """Golden values missing for one case, in several environments: one bless command."""
+
+    case: str
+    envs: tuple[str, ...]
+    command: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ClaimRow:
+    case: str
+    name: str
+    text: str
+    per_env: tuple[tuple[str, str, str], ...]  # (env, "holds" | "fails" | "unmeasured", message)
+
+    def envs_where(self, state: str) -> list[str]:
+        return [env for env, s, _ in self.per_env if s == state]
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportModel:
+    ev: Evaluation
+    verdict: str
+    exit_code: int
+    counts: dict[Outcome, int]
+    lineages: tuple[tuple[str, tuple[envs.EnvSpec, ...]], ...]
+    env_rows: tuple[EnvRow, ...]
+    cells: dict[tuple[str, str], Cell]
+    sections: tuple[Section, ...]
+    missing: tuple[MissingGroup, ...]
+    drift: tuple[Verdict, ...]  # cross-version drift beyond tolerance (information)
+    claims: tuple[ClaimRow, ...]
+
+    @property
+    def cases(self) -> list[str]:
+        return self.ev.cases
+
+    @property
+    def passed(self) -> bool:
+        return self.exit_code == 0
+
+
+def lineages(specs: tuple[envs.EnvSpec, ...] | list[envs.EnvSpec]) -> tuple[tuple[str, tuple[envs.EnvSpec, ...]], ...]:
+    groups: dict[str, list[envs.EnvSpec]] = {}
+    for spec in specs:
+        groups.setdefault(spec.lineage, []).append(spec)
+    return tuple((name, tuple(members)) for name, members in groups.items())
+
+
+def lineage_title(lineage: str) -> str:
+    return LINEAGE_TITLES.get(lineage, lineage)
+
+
+def _cell(env: str, case: str, verdicts: list[Verdict]) -> Cell:
+    states = [_STATE_OF_OUTCOME.get(v.outcome, "pass") for v in verdicts]
+    drift = [v for v in verdicts if v.check == "drift:previous" and v.status == Status.DRIFT]
+    if drift:
+        states.append("drift")
+    state = min(states, key=CELL_STATES.index) if states else "absent"
+    golden = next((v for v in verdicts if v.check == "golden"), None)
+    badges = []
+    broken = [v for v in verdicts if v.check.startswith("invariant:") and v.outcome == Outcome.REGRESSION]
+    known = [v for v in verdicts if v.outcome == Outcome.KNOWN]
+    errors = [v for v in verdicts if v.outcome == Outcome.ERROR and v.check != "golden"]
+    claims = [v for v in verdicts if v.check.startswith("claim:") and v.status == Status.DRIFT]
+    for items, label in ((broken, "inv ✗"), (errors, "error"), (known, "known"), (claims, "claim ✗")):
+        if items:
+            badges.append(f"{label} {len(items)}" if len(items) > 1 else label)
+    if any(v.outcome == Outcome.NONDETERMINISTIC for v in verdicts):
+        badges.append("nondet")
+    if drift:
+        badges.append("Δ prev")
+    flagged = sorted((v for v in verdicts if v.outcome not in (Outcome.PASS, Outcome.INFO)),
+                     key=lambda v: CELL_STATES.index(_STATE_OF_OUTCOME.get(v.outcome, "pass")))
+    notes = tuple(v.message for v in flagged + drift + claims)
+    return Cell(env, case, state, summary.MARK[golden.status] if golden else "", tuple(badges), notes)
+
+
+def _env_row(spec: envs.EnvSpec, ev: Evaluation, env_verdict: Verdict | None, previous: str | None) -> EnvRow:
+    doc = ev.results.get(spec.id) or {}
+    fp = doc.get("fingerprint") or {}
+    packages = {k.lower(): v for k, v in (fp.get("packages") or {}).items()}
+    recorded = {k.lower(): v for k, v in (doc.get("versions") or {}).items()}
+    versions = {}
+    for name in KEY_COLUMNS:
+        found = packages.get(name) or recorded.get(name)
+        if name == "tensorflow":
+            found = found or packages.get("tensorflow-cpu")
+        if found:
+            versions[name] = str(found)
+    if env_verdict is None:
+        state, note = "ok", ""
+    else:
+        state = {Status.MISSING: "not-run", Status.UNAVAILABLE: "unavailable"}.get(env_verdict.status, "error")
+        note = env_verdict.message
+    key: tuple[str, ...] = ()
+    other: tuple[str, ...] = ()
+    if previous and doc:
+        before = (ev.results.get(previous) or {}).get("fingerprint")
+        key = tuple(fingerprints.key_changes(before, fp))
+        other = tuple(c for c in fingerprints.package_changes(before, fp) if c not in key)
+        other += tuple(fingerprints.platform_changes(before, fp))
+    return EnvRow(spec, state, note, str(fp.get("python") or spec.python), versions,
+                  previous if doc else None, key, other)
+
+
+def _sections(ev: Evaluation) -> tuple[Section, ...]:
+    out = []
+    for outcome, title in summary.SECTIONS:
+        if outcome == Outcome.MISSING:
+            continue  # grouped per case instead: one bless command each
+        items = tuple(ev.by_outcome(outcome))
+        if items:
+            out.append(Section(outcome, title, items, outcome in SEVERE or len(items) <= 6))
+    return tuple(out)
+
+
+def _missing(ev: Evaluation) -> tuple[MissingGroup, ...]:
+    by_case: dict[str, list[str]] = {}
+    for v in ev.by_outcome(Outcome.MISSING):
+        by_case.setdefault(v.case, []).append(v.env)
+    with_results = set(ev.results)
+    groups = []
+    for case, env_ids in by_case.items():
+        target = "all" if set(env_ids) >= with_results else " ".join(shlex.quote(e) for e in env_ids)
+        groups.append(MissingGroup(case, tuple(env_ids), f"nox -s bless -- {target} --case {shlex.quote(case)}"))
+    return tuple(groups)
+
+
+def _claims(ev: Evaluation) -> tuple[ClaimRow, ...]:
+    declared: dict[tuple[str, str], str] = {}
+    for doc in ev.results.values():
+        for case, entry in (doc.get("cases") or {}).items():
+            for claim in ((entry or {}).get("declaration") or {}).get("claims", []):
+                declared.setdefault((case, str(claim.get("name"))), str(claim.get("text", "")))
+    index = {(v.case, v.check[len("claim:"):], v.env): v for v in ev.verdicts if v.check.startswith("claim:")}
+    rows = []
+    for (case, name), text in sorted(declared.items()):
+        per_env = []
+        for spec in ev.specs:
+            v = index.get((case, name, spec.id))
+            if v is None:
+                continue
+            state = "unmeasured" if v.status == Status.MISSING else ("holds" if v.status.agrees else "fails")
+            per_env.append((spec.id, state, v.message))
+        rows.append(ClaimRow(case, name, text, tuple(per_env)))
+    return tuple(rows)
+
+
+def build(ev: Evaluation) -> ReportModel:
+    by_cell: dict[tuple[str, str], list[Verdict]] = {}
+    env_level: dict[str, Verdict] = {}
+    for v in ev.verdicts:
+        if v.check == "environment":
+            env_level[v.env] = v
+        else:
+            by_cell.setdefault((v.env, v.case), []).append(v)
+    cells = {}
+    for spec in ev.specs:
+        if spec.id in env_level:
+            continue
+        present = (ev.results.get(spec.id) or {}).get("cases") or {}
+        for case in ev.cases:
+            verdicts = by_cell.get((spec.id, case), [])
+            cells[(spec.id, case)] = _cell(spec.id, case, verdicts) if case in present else Cell(
+                spec.id, case, "absent", "", (), (f"{case} was not run in {spec.id}.",))
+    rows = []
+    last_with_results: dict[str, str] = {}
+    for spec in ev.specs:
+        rows.append(_env_row(spec, ev, env_level.get(spec.id), last_with_results.get(spec.lineage)))
+        if spec.id in ev.results:
+            last_with_results[spec.lineage] = spec.id
+    drift = tuple(v for v in ev.verdicts if v.check == "drift:previous" and v.status == Status.DRIFT
+                  and v.outcome == Outcome.INFO)
+    return ReportModel(
+        ev=ev, verdict=summary.verdict_line(ev), exit_code=ev.exit_code,
+        counts={o: len(ev.by_outcome(o)) for o in Outcome}, lineages=lineages(ev.specs),
+        env_rows=tuple(rows), cells=cells, sections=_sections(ev), missing=_missing(ev), drift=drift,
+        claims=_claims(ev),
+    )
+
+
+def final_metrics(ev: Evaluation, case: str) -> tuple[list[tuple[str, str]], list[tuple[str, list[float | None]]]]:
+    """The last value of every per-epoch (or per-step) series and every scalar, per
+    variant: columns (variant, observable) and one row of values per environment."""
+    columns: list[tuple[str, str]] = []
+    for spec in ev.specs:
+        variants = (((ev.results.get(spec.id) or {}).get("cases") or {}).get(case) or {}).get("variants") or {}
+        for variant, v in variants.items():
+            for name, obs in (v.get("observables") or {}).items():
+                if _is_final_metric(obs) and (variant, name) not in columns:
+                    columns.append((variant, name))
+    rows = []
+    for spec in ev.specs:
+        variants = (((ev.results.get(spec.id) or {}).get("cases") or {}).get(case) or {}).get("variants")
+        if not variants:
+            continue
+        values: list[float | None] = []
+        for variant, name in columns:
+            obs = ((variants.get(variant) or {}).get("observables") or {}).get(name)
+            values.append(_last(obs))
+        rows.append((spec.id, values))
+    return columns, rows
+
+
+def _is_final_metric(obs: dict) -> bool:
+    if not isinstance(obs, dict) or obs.get("kind") == "digest":
+        return False
+    axes = obs.get("axes") or []
+    return obs.get("kind") == "scalar" or (len(axes) == 1 and axes[0] in ("epoch", "step"))
+
+
+def _last(obs: dict | None) -> float | None:
+    values = (obs or {}).get("values") or []
+    if not values:
+        return None
+    try:
+        return float(values[-1])
+    except (TypeError, ValueError):
+        return math.nan
