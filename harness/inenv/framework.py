@@ -10,6 +10,7 @@ import hashlib
 import importlib
 import os
 import random
+import warnings
 
 import numpy as np
 
@@ -30,17 +31,24 @@ class Framework(object):
         else:
             raise ValueError("unknown Keras flavour: %r" % (flavour,))
         self.layers = self.keras.layers
-        self.keras3 = self.keras.__version__.startswith("3.")
+        self.keras3 = _keras_version(self.keras).startswith("3.")
         # TF 1.x builds graphs: every variant gets its own graph and session, so
         # op ids (and with them TF 1's derived op seeds) start from zero each time.
         self.graph_mode = self.tf is not None and not _executing_eagerly(self.tf)
         self.settings = determinism.configure_tensorflow(self.tf) if self.tf is not None else {}
         self.settings["graph_mode"] = self.graph_mode
+        if self.graph_mode and flavour == "keras":
+            # Standalone Keras 2.2 on TF 1 makes reference variables, and its updates
+            # do not wait for the whole backward pass: a kernel may be overwritten
+            # before the layers below read it for their gradients, so two runs of one
+            # train_on_batch differ. Resource variables (tf.keras's own) cannot race.
+            self.tf.compat.v1.enable_resource_variables()
+            self.settings["resource_variables"] = True
         self.seeds = {"numpy": 1, "python": 2, "framework": 3}
 
     # -- identity ---------------------------------------------------------
     def versions(self):
-        out = {"keras": self.keras.__version__, "numpy": np.__version__}
+        out = {"keras": _keras_version(self.keras), "numpy": np.__version__}
         if self.tf is not None:
             out["tensorflow"] = self.tf.__version__
         if self.backend == "jax":
@@ -75,6 +83,10 @@ class Framework(object):
                     finally:
                         session.close()
         else:
+            # Seeded before as well: clear_session builds Keras 2's graph, which keeps
+            # the global seed it finds (none in a process's first variant), and
+            # standalone Keras 2.3's Dropout draws from that graph's seed.
+            self._seed(seeds)
             self.keras.backend.clear_session()
             self._seed(seeds)
             yield
@@ -112,22 +124,48 @@ class Framework(object):
     def constant(self, value):
         return self.keras.initializers.Constant(value)
 
+    def leaky_relu(self, negative_slope):
+        """LeakyReLU: the slope is ``alpha`` in Keras 2 and ``negative_slope`` in Keras 3."""
+        name = "negative_slope" if self.keras3 else "alpha"
+        return self.layers.LeakyReLU(**{name: negative_slope})
+
+    def has_layer(self, name):
+        """Whether this Keras has the layer class at all (LayerNormalization came late),
+        so a case can leave out what it cannot measure instead of raising."""
+        return hasattr(self.layers, name)
+
     # -- optimisers ---------------------------------------------------------
     def adam(self):
-        return self.keras.optimizers.Adam()
+        Adam = self.keras.optimizers.Adam
+        if self.flavour == "keras":
+            Adam = _ordered_iterations(self.keras, self.tf, Adam)
+        return Adam()
 
     def sgd(self, learning_rate, decay=0.0, momentum=0.0, nesterov=False):
-        """SGD with Keras 2's time-based ``decay``; where ``decay`` no longer exists,
-        the same law as a schedule: lr / (1 + decay * iterations)."""
+        """SGD with Keras 2's time-based ``decay``: lr / (1 + decay * iterations).
+
+        Keras 2's optimizers (standalone, and tf.keras up to TF 2.10) apply it
+        themselves. The optimizers of TF >= 2.11 and tf-keras refuse ``decay``, and
+        Keras 3 accepts it and ignores it; there the same law goes in as a schedule,
+        which they evaluate at the same step (the iterations before the update).
+        Standalone Keras reads ``iterations`` unordered with its own increment in
+        the same step; see _ordered_iterations."""
         SGD = self.keras.optimizers.SGD
+        if self.flavour == "keras":
+            SGD = _ordered_iterations(self.keras, self.tf, SGD)
         for lr_name in ("learning_rate", "lr"):
             try:
                 kwargs = {lr_name: learning_rate, "momentum": momentum, "nesterov": nesterov}
                 if decay:
                     kwargs["decay"] = decay
-                return SGD(**kwargs)
+                with warnings.catch_warnings():  # Keras 3's "decay ... will be ignored"
+                    warnings.simplefilter("ignore")
+                    optimizer = SGD(**kwargs)
             except (TypeError, ValueError):
                 continue
+            if not decay or _applies_decay(optimizer, decay):
+                return optimizer
+            break
         schedule = self.keras.optimizers.schedules.InverseTimeDecay(
             learning_rate, decay_steps=1, decay_rate=decay
         )
@@ -140,6 +178,11 @@ class Framework(object):
         return {_metric_name(k): [float(v) for v in vals] for k, vals in history.items()}
 
     def train_on_batch(self, model, x, y):
+        """One step; returns this batch's loss (and metrics), as Keras 2 does. Keras 3
+        keeps its metrics running across calls (it has no reset_metrics argument) and
+        would return the mean over every call so far, so they are reset first."""
+        if self.keras3:
+            model.reset_metrics()
         return model.train_on_batch(x, y)
 
     def evaluate(self, model, x, y):
@@ -148,6 +191,31 @@ class Framework(object):
 
     def predict(self, model, x):
         return np.asarray(model.predict(x, verbose=0) if self.keras3 else model.predict(x))
+
+    # -- computing outside a model ------------------------------------------
+    @property
+    def ops(self):
+        """The backend's array functions: ``keras.ops`` in Keras 3, ``keras.backend``
+        before; ``mean`` and ``std`` take (x, axis, keepdims) in both."""
+        return self.keras.ops if self.keras3 else self.keras.backend
+
+    def tensor(self, x):
+        """A float32 framework tensor holding ``x`` (in TF 1, a constant in the graph)."""
+        x = np.asarray(x, dtype="float32")
+        return self.keras.ops.convert_to_tensor(x) if self.keras3 else self.keras.backend.constant(x)
+
+    def to_numpy(self, tensor):
+        """Evaluate a tensor (in TF 1 graph mode, in the variant's session)."""
+        if self.keras3:
+            return np.asarray(self.keras.ops.convert_to_numpy(tensor))
+        return np.asarray(self.keras.backend.eval(tensor))
+
+    def call_layer(self, layer, x, training=None):
+        """A layer's output for ``x``, called directly (no model around it, so an
+        explicit ``training`` is not overridden by ``predict``). ``training`` is only
+        passed when given: old layers without the argument reject it."""
+        kwargs = {} if training is None else {"training": training}
+        return self.to_numpy(layer(self.tensor(x), **kwargs))
 
     # -- looking inside -----------------------------------------------------
     def weighted_layers(self, model):
@@ -159,11 +227,45 @@ class Framework(object):
         return out
 
     def weight_sums(self, model):
-        """Seed 001's trajectory entry: the sum of each layer's first weight array."""
-        return [np.sum(layer.get_weights()[0]) for _, layer in self.weighted_layers(model)]
+        """Seed 001's trajectory entry: the sum of each layer's first weight array.
+        Only those arrays are read, in one go: per-step trajectories of deep nets
+        otherwise spend more time reading weights than training (TF 1: one session
+        run per layer)."""
+        firsts = [layer.weights[0] for _, layer in self.weighted_layers(model)]
+        if self.keras3:
+            values = [v.numpy() for v in firsts]
+        else:
+            values = self.keras.backend.batch_get_value(firsts)
+        return [np.sum(v) for v in values]
 
     def weights(self, model):
         return [np.asarray(w) for w in model.get_weights()]
+
+    def training_outputs(self, model, layers):
+        """A function x -> the outputs of ``layers`` for x as a training step computes
+        them (BatchNormalization on the batch's own statistics), changing no weight.
+
+        Graph-mode and standalone Keras evaluate a backend function fed learning
+        phase 1, which leaves the moving statistics' update ops out. Eager tf.keras
+        and Keras 3 call the model with training=True, which does update the moving
+        statistics, so every weight is put back afterwards."""
+        if self.graph_mode or self.flavour == "keras":
+            K = self.keras.backend
+            fn = K.function(list(model.inputs) + [K.learning_phase()], [layer.output for layer in layers])
+            return lambda x: [np.asarray(a) for a in fn([np.asarray(x, dtype="float32"), 1])]
+        inside = self.keras.models.Model(model.inputs, [layer.output for layer in layers])
+
+        def outputs(x):
+            saved = model.get_weights()
+            try:
+                result = inside(np.asarray(x, dtype="float32"), training=True)
+            finally:
+                model.set_weights(saved)
+            if not isinstance(result, (list, tuple)):  # a model of one output returns it bare
+                result = [result]
+            return [self.to_numpy(a) for a in result]
+
+        return outputs
 
     def save_and_load(self, model, directory):
         """A save/load round trip in the flavour's own format."""
@@ -173,9 +275,44 @@ class Framework(object):
         return self.keras.models.load_model(path, compile=False)
 
 
+def _keras_version(keras):
+    # TF 2.15's tf.keras is a lazy loader of keras.api._v2.keras, which has no __version__.
+    version = getattr(keras, "__version__", None)
+    return version if version is not None else importlib.import_module("keras").__version__
+
+
 def _executing_eagerly(tf):
     fn = getattr(tf, "executing_eagerly", None)
     return bool(fn()) if fn is not None else False
+
+
+def _ordered_iterations(keras, tf, optimizer_class):
+    """A standalone-Keras optimizer whose step count is incremented after every other
+    update of the step. Keras 2.2/2.3 add ``iterations += 1`` and read ``iterations``
+    (Adam's bias correction, SGD's decay) in the same graph step with no order
+    between them, so two runs differ in the last bits. Ordering the increment last
+    makes every read see the step's own count, as tf.keras's optimizers do."""
+    K = keras.backend
+    symbolic = getattr(K, "symbolic", lambda fn: fn)  # Keras 2.3 builds in its own graph
+
+    class Ordered(optimizer_class):
+        @symbolic
+        def get_updates(self, loss, params):
+            updates = super(Ordered, self).get_updates(loss, params)
+            with tf.control_dependencies(updates[1:]):
+                updates[0] = K.update_add(self.iterations, 1)
+            self.updates = updates
+            return updates
+
+    Ordered.__name__ = optimizer_class.__name__
+    return Ordered
+
+
+def _applies_decay(optimizer, decay):
+    """Whether a Keras 2 optimizer kept ``decay`` (optimizer_v2 as ``_initial_decay``,
+    standalone Keras as ``initial_decay``); Keras 3 keeps neither."""
+    kept = getattr(optimizer, "_initial_decay", getattr(optimizer, "initial_decay", None))
+    return kept is not None and float(kept) == float(decay)
 
 
 def _metric_name(name):
