@@ -17,13 +17,14 @@ import selectors
 import signal
 import subprocess
 import time
-from typing import Callable
+from collections.abc import Callable
 
-from harness import __version__, envs, store
+from harness import __version__, envs, incremental, store
 from harness.inenv import determinism
 from harness.inenv.worker import discover, source_digest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILTIN_CASES = os.path.join(ROOT, "cases")
 DEFAULT_CASE_TIMEOUT = float(os.environ.get("HARNESS_CASE_TIMEOUT", "600"))
 DEFAULT_MEMORY_LIMIT_MB = float(os.environ.get("HARNESS_MEMORY_LIMIT_MB", "8192"))
 LOG_TAIL_LINES = 15
@@ -31,31 +32,83 @@ LOG_TAIL_LINES = 15
 
 @dataclasses.dataclass
 class RunOptions:
-    case_dirs: tuple[str, ...] = (os.path.join(ROOT, "cases"),)
+    case_dirs: tuple[str, ...] = (BUILTIN_CASES,)
     only: tuple[str, ...] = ()
     repeat: int = 2
     case_timeout: float = DEFAULT_CASE_TIMEOUT
     memory_limit_mb: float = DEFAULT_MEMORY_LIMIT_MB
     results_dir: str = os.path.join(ROOT, "results")
+    force: bool = False  # run even what is up to date (see harness.incremental)
+
+
+class UsageError(ValueError):
+    """Run options that cannot work (a missing cases folder, two cases of one name)."""
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "no", "false")
 
 
 def parse_run_args(argv: list[str]) -> RunOptions:
-    """Run options from a session's posargs; unknown arguments belong to compare."""
+    """Run options from a session's posargs; unknown arguments belong to compare.
+
+    A user's cases folder (--cases-dir, repeatable, or HARNESS_CASES_DIR, several
+    joined with ':') replaces the built-in cases: someone checking their own model
+    wants their verdicts, not ours. --with-builtin-cases (HARNESS_WITH_BUILTIN_CASES=1)
+    runs ours too. --force (HARNESS_FORCE=1) re-runs what is up to date."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="nox -s matrix --", add_help=False)
     parser.add_argument("--case", action="append", default=[], dest="only")
     parser.add_argument("--cases-dir", action="append", default=[])
-    parser.add_argument("--results", default=None)
+    parser.add_argument("--with-builtin-cases", action="store_true")
+    parser.add_argument("--force", action="store_true")
+    parser.add_argument("--results", default=os.environ.get("HARNESS_RESULTS"))
     parser.add_argument("--case-timeout", type=float, default=DEFAULT_CASE_TIMEOUT)
     parser.add_argument("--repeat", type=int, default=2)
     args, _ = parser.parse_known_args(argv)
-    options = RunOptions(only=tuple(args.only), case_timeout=args.case_timeout, repeat=args.repeat)
-    if args.cases_dir:
-        options.case_dirs = options.case_dirs + tuple(os.path.abspath(d) for d in args.cases_dir)
+    options = RunOptions(only=tuple(args.only), case_timeout=args.case_timeout, repeat=args.repeat,
+                         force=args.force or _env_flag("HARNESS_FORCE"))
+    user_dirs = args.cases_dir or [d for d in os.environ.get("HARNESS_CASES_DIR", "").split(os.pathsep) if d]
+    if user_dirs:
+        with_builtin = args.with_builtin_cases or _env_flag("HARNESS_WITH_BUILTIN_CASES")
+        options.case_dirs = ((BUILTIN_CASES,) if with_builtin else ()) + tuple(
+            os.path.abspath(os.path.expanduser(d)) for d in user_dirs)
     if args.results:
         options.results_dir = os.path.abspath(args.results)
     return options
+
+
+def selected_cases(options: RunOptions) -> dict[str, str]:
+    """Case name -> module path for this run; a clear UsageError where that is ambiguous."""
+    for folder in options.case_dirs:
+        if not os.path.isdir(folder):
+            raise UsageError(f"cases folder {folder} does not exist (--cases-dir / HARNESS_CASES_DIR)")
+    # The worker lets an earlier folder's case win silently; two cases of one name
+    # would share one results entry and one golden entry, so refuse that here.
+    owners: dict[str, list[str]] = {}
+    for folder in options.case_dirs:
+        for name, path in discover([folder]).items():
+            owners.setdefault(name, []).append(path)
+    clashes = {name: paths for name, paths in owners.items() if len(paths) > 1}
+    if clashes:
+        name, paths = min(clashes.items())
+        raise UsageError(f"two cases are named {name!r}: {' and '.join(paths)}; rename yours")
+    found = discover(list(options.case_dirs))
+    if not found:
+        raise UsageError(f"no case modules (*.py) in {', '.join(options.case_dirs)}")
+    unknown = [name for name in options.only if name not in found]
+    if unknown:
+        raise UsageError(f"no case named {', '.join(unknown)} in {', '.join(options.case_dirs)}")
+    return {name: path for name, path in found.items() if not options.only or name in options.only}
+
+
+def plan_environment(spec: envs.EnvSpec, options: RunOptions) -> incremental.Plan:
+    """Which cases of ``spec`` need running, from results/<env>.json alone (cheap:
+    nox calls this before it syncs the virtualenv)."""
+    inputs = incremental.collect_inputs(spec, selected_cases(options), options.repeat, ROOT)
+    previous, unusable = incremental.read_previous(options.results_dir, spec.id)
+    return incremental.plan(inputs, previous, unusable, force=options.force, partial=bool(options.only))
 
 
 class EnvironmentBusy(RuntimeError):
@@ -113,19 +166,20 @@ def _describe_exit(code: int | None) -> str:
 class _Supervisor:
     """One environment's worker process(es) and the results they stream."""
 
-    def __init__(self, spec: envs.EnvSpec, python: str, options: RunOptions, log_path: str):
+    def __init__(self, spec: envs.EnvSpec, python: str, options: RunOptions, log_path: str,
+                 cases: dict[str, str], stamp: dict):
         self.spec = spec
         self.python = python
         self.options = options
         self.log_path = log_path
         self.doc = base_document(spec)
-        self.cases = {
-            name: path
-            for name, path in discover(options.case_dirs).items()
-            if not options.only or name in options.only
-        }
+        self.cases = cases
+        self.stamp = stamp  # the lock and runner digests each case entry records
         self.finished: set[str] = set()
-        self.timing: dict = {"imports": [], "cases": {}}
+        # Where the time goes (bench/ reads it): per worker, its start (interpreter and
+        # runner) and framework import; per case, all of it and the determinism repeats.
+        self.timing: dict = {"starts": [], "imports": [], "cases": {}, "repeats": {}}
+        self._spawned = time.time()
 
     def run(self) -> dict:
         started = time.time()
@@ -160,11 +214,19 @@ class _Supervisor:
         env.update(determinism.process_env(dict(self.spec.env_vars)))
         env["PYTHONPATH"] = ROOT
         env.pop("VIRTUAL_ENV", None)
-        with open(self.log_path, "a") as log:
-            proc = subprocess.Popen(
-                self._command(write_fd, remaining), cwd=ROOT, env=env, pass_fds=(write_fd,),
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            )
+        self._spawned = time.time()
+        try:
+            with open(self.log_path, "a") as log:
+                proc = subprocess.Popen(
+                    self._command(write_fd, remaining), cwd=ROOT, env=env, pass_fds=(write_fd,),
+                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                )
+        except OSError as exc:  # no such interpreter, not executable: the environment is unusable
+            os.close(read_fd)
+            os.close(write_fd)
+            self._framework_failed({"type": type(exc).__name__, "traceback": [],
+                                    "message": f"cannot start the interpreter {self.python} ({exc.strerror})"})
+            return False
         os.close(write_fd)
         try:
             return self._watch(proc, read_fd)
@@ -254,11 +316,13 @@ class _Supervisor:
         for key in ("fingerprint", "versions", "determinism"):
             self.doc.setdefault(key, event[key])
         self.timing["imports"].append(event["import_seconds"])
+        self.timing["starts"].append(max(0.0, event["time"] - event["import_seconds"] - self._spawned))
 
     def _case_entry(self, name: str, digest: str | None = None) -> dict:
         if digest is None and name in self.cases:
             digest = source_digest(self.cases[name])
-        return {"status": "ok", "error": None, "source_sha256": digest, "declaration": None,
+        return {"status": "ok", "error": None, "source_sha256": digest, **self.stamp,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "declaration": None,
                 "variants": {}}
 
     def _fail_case(self, name: str, message: str, error: dict | None = None) -> None:
@@ -278,6 +342,8 @@ class _Supervisor:
             entry["variants"][event["variant"]] = {"status": "error", "error": event["error"],
                                                    "seconds": event["seconds"]}
             return
+        repeats = max(0.0, event["seconds"] - event.get("first_seconds", event["seconds"]))
+        self.timing["repeats"][event["case"]] = self.timing["repeats"].get(event["case"], 0.0) + repeats
         entry["variants"][event["variant"]] = {
             "status": "ok",
             "observables": event["observables"],
@@ -295,42 +361,52 @@ class _Supervisor:
 
 
 def run_environment(spec: envs.EnvSpec, python: str, options: RunOptions | None = None,
-                    progress: Callable[[str], None] = print) -> dict:
-    """Run every case of ``spec`` with ``python`` and write results/<env>.json."""
+                    progress: Callable[[str], None] = print, plan: incremental.Plan | None = None) -> dict:
+    """Run the cases of ``spec`` that are not up to date with ``python``, and write
+    results/<env>.json with them and the earlier results still valid."""
     options = options or RunOptions()
     os.makedirs(options.results_dir, exist_ok=True)
     path = store.document_path(options.results_dir, spec.id)
     with _exclusive(path):
+        plan = plan or plan_environment(spec, options)
+        progress(f"{spec.id}: {plan.describe()}")
+        if plan.up_to_date:
+            return _keep_up_to_date(path, plan)
         log_path = path[: -len(".json")] + ".log"
         open(log_path, "w").close()
-        doc = _Supervisor(spec, python, options, log_path).run()
-        if options.only:
-            doc = _merge_previous(path, doc)
+        files = selected_cases(options)
+        to_run = {case: files[case] for case, _ in plan.run}
+        doc = _Supervisor(spec, python, options, log_path, to_run, plan.inputs.stamp()).run()
+        previous, _ = incremental.read_previous(options.results_dir, spec.id)
+        doc = incremental.merge(doc, previous, plan)
         store.write_json(path, doc)
     progress(f"{spec.id}: wrote {os.path.relpath(path, ROOT)}")
     return doc
 
 
+def skip_environment(spec: envs.EnvSpec, options: RunOptions, plan: incremental.Plan) -> dict:
+    """An up-to-date environment runs nothing (nox calls this instead of syncing)."""
+    path = store.document_path(options.results_dir, spec.id)
+    with _exclusive(path):
+        return _keep_up_to_date(path, plan)
+
+
+def _keep_up_to_date(path: str, plan: incremental.Plan) -> dict:
+    # Only cases that no selected folder has any more leave the results.
+    previous, _ = incremental.read_previous(os.path.dirname(path), plan.env)
+    if previous is not None and plan.drop:
+        previous = incremental.without_dropped(previous, plan)
+        store.write_json(path, previous)
+    return previous or {}
+
+
 def write_unavailable(spec: envs.EnvSpec, reason: str, results_dir: str | None = None) -> str:
     folder = results_dir or RunOptions().results_dir
+    os.makedirs(folder, exist_ok=True)  # the first thing a run writes may be this
     path = store.document_path(folder, spec.id)
     with _exclusive(path):
         store.write_json(path, unavailable_document(spec, reason))
     return path
-
-
-def _merge_previous(path: str, doc: dict) -> dict:
-    """A partial run (some cases only) keeps the other cases' earlier results."""
-    try:
-        previous = store.read_document(path, store.RESULTS_KIND)
-    except (FileNotFoundError, store.DocumentError):
-        return doc
-    if previous.get("status") != "ok":
-        return doc
-    merged = dict(previous["cases"])
-    merged.update(doc["cases"])
-    doc["cases"] = merged
-    return doc
 
 
 class _exclusive:
