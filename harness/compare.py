@@ -120,7 +120,8 @@ def compare_observable(name: str, expected: dict | None, obtained: dict | None,
         n_beyond=n_beyond,
         max_abs=float(abs_diff.max()) if nonfinite == 0 else math.inf,
         max_rel=float(rel.max()) if nonfinite == 0 else math.inf,
-        max_ulps=_ulps(e[finite], o[finite], obtained.get("dtype", "float64")),
+        # Over the finite values that differ: a change to or from NaN has no ULP count.
+        max_ulps=_ulps(e[finite & ~same], o[finite & ~same], obtained.get("dtype", "float64")),
         first=_locate(int(differ_idx[0]), obtained),
         note=note,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shlex
 
 from packaging.version import Version
 
@@ -82,13 +83,22 @@ def golden_verdicts(env: str, result: dict, golden: dict | None, golden_problem:
         if golden is None or case not in golden["cases"]:
             where = "no golden file " + golden_path if golden is None else f"{golden_path} has no {case}"
             out.append(Verdict(env, case, "golden", Status.MISSING, Outcome.MISSING,
-                               f"{where}: check the results, then run `nox -s bless -- {env} --case {case}`."))
+                               f"{where}: check the results, then run "
+                               f"`nox -s bless -- {shlex.quote(env)} --case {shlex.quote(case)}`."))
             continue
         status, per_variant = compare_case(golden, result, case)
-        if status in (Status.IDENTICAL, Status.CLOSE):
-            text = "bit for bit" if status == Status.IDENTICAL else "within tolerance (bits differ)"
+        if status == Status.IDENTICAL:
             out.append(Verdict(env, case, "golden", status, Outcome.PASS,
-                               f"{case} matches its golden values in {env} {text}."))
+                               f"{case} matches its golden values in {env} bit for bit."))
+            continue
+        if status == Status.CLOSE:  # a pass, with how far the bits moved and where they first part
+            what, divergence, variant = explain(golden, result, case, per_variant, status)
+            out.append(Verdict(
+                env, case, "golden", status, Outcome.PASS,
+                f"{case} matches its golden values in {env} within tolerance, but the bits differ ({what}); "
+                f"{divergence.describe() if divergence else ''}.",
+                variant=variant or None, diffs=tuple(d for _, ds in per_variant for d in ds),
+                divergence=divergence, against="golden"))
             continue
         what, divergence, variant = explain(golden, result, case, per_variant, status)
         changes = fingerprints.key_changes(golden.get("fingerprint"), result.get("fingerprint"))
@@ -106,12 +116,26 @@ def golden_verdicts(env: str, result: dict, golden: dict | None, golden_problem:
             out.append(Verdict(env, case, "golden", Status.MISSING, Outcome.INFO,
                                f"{golden_path} holds {case}, which no case produces any more "
                                f"(orphan; `nox -s bless -- {env} --prune` removes it)."))
+    out += machine_note(env, result, golden)
     return out
+
+
+def machine_note(env: str, result: dict, golden: dict | None) -> list[Verdict]:
+    """Results from another machine than the golden values (CI runners, merged results): say so once."""
+    before, after = (golden or {}).get("fingerprint"), result.get("fingerprint")
+    changes = fingerprints.platform_changes(before, after) if before and after else []
+    if not changes:
+        return []
+    return [Verdict(env, "*", "golden", Status.CLOSE, Outcome.INFO,
+                    f"{env} ran on another machine than its golden values were blessed on ({'; '.join(changes)}); "
+                    "bits may differ there, so the golden comparisons of this environment rely on tolerances.",
+                    packages=tuple(changes), against="golden")]
 
 
 def drift_verdicts(env: str, result: dict, other_env: str, other: dict, check: str) -> list[Verdict]:
     out = []
-    changes = tuple(fingerprints.key_changes(other.get("fingerprint"), result.get("fingerprint")))
+    changes = tuple(fingerprints.key_changes(other.get("fingerprint"), result.get("fingerprint"))
+                    + fingerprints.platform_changes(other.get("fingerprint"), result.get("fingerprint")))
     for case in result["cases"]:
         if case not in other.get("cases", {}):
             continue

@@ -60,17 +60,19 @@ def plan(env: str, results_dir: str, golden_dir: str, cases: list[str] | None = 
     if result.get("status") != "ok":
         return BlessPlan(env, (), (f"{env} was unavailable: {result.get('reason')}",), None)
     golden_path = store.document_path(golden_dir, env)
+    refusals = []
     try:
         previous: dict | None = store.read_document(golden_path, store.GOLDEN_KIND)
     except FileNotFoundError:
         previous = None
     except store.DocumentError as exc:
-        # A broken golden file is replaced only on purpose: it needs --force.
-        return BlessPlan(env, (), (f"{exc}; bless with --force to replace it",),
-                         golden_from_results(result, list(result["cases"]), None, prune))
+        # A broken golden file is replaced only on purpose: it needs --force. Nothing
+        # in it can be kept; the cases named (or all) are checked as for a new file.
+        previous = None
+        refusals.append(f"{exc}; bless with --force to replace it")
     chosen = cases or list(result["cases"])
     unknown = [c for c in chosen if c not in result["cases"]]
-    refusals = [f"{env} has no results for case {c}" for c in unknown]
+    refusals += [f"{env} has no results for case {c}" for c in unknown]
     chosen = [c for c in chosen if c in result["cases"]]
     changes = []
     for case in chosen:

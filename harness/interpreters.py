@@ -81,6 +81,13 @@ def resolve(version: str) -> str | None:
 
 
 def explain_missing(version: str) -> str:
+    override = _env_override(version)
+    if override:  # the user named one: say that it is that one which does not work
+        return (
+            f"HARNESS_PYTHON_{version.replace('.', '_')}={override} is not a working Python {version} "
+            "(missing, not executable or another version); point it at a Python "
+            f"{version} interpreter or unset it"
+        )
     return (
         f"no Python {version} interpreter found (looked at HARNESS_PYTHON_{version.replace('.', '_')}, "
         f"pyenv versions, python{version} on PATH and uv-managed Pythons); "

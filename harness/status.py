@@ -52,3 +52,4 @@ EXIT_CODES: tuple[tuple[Outcome, int], ...] = (
     (Outcome.ERROR, 4),
 )
 EXIT_USAGE = 2
+EXIT_INFRASTRUCTURE = 4  # Outcome.ERROR's code, also for a run that could not happen or be written

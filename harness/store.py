@@ -50,11 +50,14 @@ def write_json(path: str, data: Any) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(exc, OSError):  # a full disk or a file size limit: say which file, and that it is intact
+            raise OSError(exc.errno, f"cannot write {path} ({exc.strerror}); "
+                          "the previous file, if any, is unchanged") from exc
         raise
 
 
