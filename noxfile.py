@@ -1,6 +1,8 @@
 """Sessions: matrix (one per environment), compare, report, bless, lock, tests, lint.
 
-    nox -s matrix                     # every environment, then compare + report
+    nox -s matrix                     # every environment whose lock, cases or runner changed; compare + report
+    nox -s matrix -- --force          # every environment, changed or not (or HARNESS_FORCE=1)
+    nox -s matrix -- --cases-dir DIR  # your own cases instead of ours (HARNESS_CASES_DIR)
     nox -s "matrix(tf1.14-keras2)"    # one environment
     nox -s bless -- tf1.14-keras2     # accept that environment's results as golden
 """
@@ -35,60 +37,103 @@ def _interpreter(spec: envs.EnvSpec) -> str | bool:
     return interpreters.resolve(spec.python) or False
 
 
-def _harness(session: nox.Session, *extra: str) -> None:
-    """The host-side harness (compare, report, bless) in its own small venv."""
-    session.install("-e", ".", *extra, silent=True)
+def _harness(session: nox.Session) -> None:
+    """The host-side harness (compare, report, bless) in its own small, reused venv.
+
+    Only its dependencies are installed: `python -m harness` runs from the project
+    folder. An editable install would rebuild the package on every call (seconds
+    each time, on the path of a `nox -s matrix` that has nothing to run)."""
+    session.install(*nox.project.load_toml("pyproject.toml")["project"]["dependencies"], silent=True)
 
 
-@nox.session(reuse_venv=True)
+# allow_parallel: each environment has its own virtualenv and results file, and its
+# framework runs on one thread, so `-j 2` runs two at once without changing a number.
+@nox.session(reuse_venv=True, allow_parallel=True)
 @nox.parametrize(
     "python,env_id",
     [(_interpreter(spec), spec.id) for spec in MATRIX],
     ids=[spec.id for spec in MATRIX],
 )
 def matrix(session: nox.Session, env_id: str) -> None:
-    """Run every case in one pinned environment (results/<env>.json)."""
-    session.notify("compare", posargs=session.posargs)
+    """Run the cases of one pinned environment (results/<env>.json) that changed since its last run."""
+    # CI: one job per environment, compare once at the end. Under --parallel nox runs
+    # each session in its own process, where notify() is refused: there compare runs
+    # because it is named (`nox -s matrix compare -j 2`), after every matrix session.
+    if os.environ.get("HARNESS_SKIP_COMPARE") != "1" and not session.parallel:
+        session.notify("compare", posargs=session.posargs)
     spec = envs.by_id(env_id)
+    options = execute.parse_run_args(session.posargs)
     if not session.python:
         reason = interpreters.explain_missing(spec.python)
-        execute.write_unavailable(spec, reason)
+        execute.write_unavailable(spec, reason, options.results_dir)
         session.skip(f"{env_id}: environment unavailable: {reason}")
     lock = locking.lock_path(spec, execute.ROOT)
     if not os.path.exists(lock):
         reason = f"no lock file {os.path.relpath(lock)}; make it with `nox -s lock -- {env_id}`"
-        execute.write_unavailable(spec, reason)
+        execute.write_unavailable(spec, reason, options.results_dir)
         session.skip(f"{env_id}: environment unavailable: {reason}")
+    # Decide before syncing: an environment with nothing new costs no install.
+    try:
+        plan = execute.plan_environment(spec, options)
+    except execute.UsageError as exc:
+        session.error(str(exc))
+    if plan.up_to_date:
+        execute.skip_environment(spec, options, plan)
+        session.skip(f"{env_id}: {plan.describe()}")
     try:
         session.run_install(*_uv(), "pip", "sync", "--quiet", lock, silent=True, external=True)
     except nox.command.CommandFailed as exc:
         reason = f"could not install the lock {os.path.relpath(lock)} with uv ({exc.reason})"
-        execute.write_unavailable(spec, reason)
+        execute.write_unavailable(spec, reason, options.results_dir)
         session.warn(f"{env_id}: environment unavailable: {reason}")
         return
     python = os.path.join(session.bin, "python")
-    options = execute.parse_run_args(session.posargs)
-    execute.run_environment(spec, python, options, progress=session.log)
+    execute.run_environment(spec, python, options, progress=session.log, plan=plan)
 
 
-@nox.session(python=HOST_PYTHON)
+# Never beside a matrix session, even under --allow-parallel: it reads every result.
+@nox.session(python=HOST_PYTHON, reuse_venv=True, allow_parallel=False)
 def compare(session: nox.Session) -> None:
     """Compare results with golden values, invariants and each other; write report/."""
     _harness(session)
     session.run("python", "-m", "harness", "compare", *session.posargs)
 
 
-@nox.session(python=HOST_PYTHON)
+@nox.session(python=HOST_PYTHON, reuse_venv=True)
+def report(session: nox.Session) -> None:
+    """Build report/ (index.html, report.md, junit.xml, summary.json) from the results present.
+
+    The same run as `compare`; it succeeds whenever the report was written, whatever the
+    verdict (exit codes 1, 3, 4 and 5 are verdicts, 2 is a usage error), so use `compare`
+    where the verdict must fail the job."""
+    _harness(session)
+    session.run("python", "-m", "harness", "compare", *session.posargs, success_codes=[0, 1, 3, 4, 5])
+
+
+@nox.session(python=HOST_PYTHON, reuse_venv=True)
 def bless(session: nox.Session) -> None:
     """Accept results as golden: nox -s bless -- <env...|all> [--case NAME] [--force]."""
     _harness(session)
     session.run("python", "-m", "harness", "bless", *session.posargs)
 
 
+@nox.session(python=HOST_PYTHON)
+def bisect(session: nox.Session) -> None:
+    """First release that changes a case: nox -s bisect -- <case> <package> <good> <bad> [--base ENV]."""
+    _harness(session)
+    session.run("python", "-m", "harness", "bisect", *session.posargs)
+
+
 @nox.session(python=False)
 def lock(session: nox.Session) -> None:
     """Re-resolve lock files as of each environment's date: nox -s lock [-- <env...>]."""
     session.run(sys.executable, "-m", "harness.locking", *session.posargs)
+
+
+@nox.session(python=False)
+def bench(session: nox.Session) -> None:
+    """What the harness costs next to bare framework work: nox -s bench [-- --envs a,b --cases x,y]."""
+    session.run(sys.executable, "-m", "bench", *session.posargs)
 
 
 @nox.session(python=HOST_PYTHON)

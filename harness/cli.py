@@ -4,6 +4,7 @@
     python -m harness bless <env...|all> [--case NAME] [--force] [--prune] [--dry-run]
     python -m harness list [--json] [--tag TAG]
     python -m harness run <env> --python PATH [--case NAME] [--results DIR]
+    python -m harness bisect <case> <package> <good> <bad> [--base ENV] [--tolerance]
 
 Exit codes: 0 pass, 1 regression (golden drift or broken invariant), 2 usage
 error, 3 nondeterminism, 4 infrastructure error (environment unavailable, case
@@ -18,7 +19,7 @@ import os
 import sys
 
 from harness import envs, evaluate, golden, summary
-from harness.status import EXIT_USAGE
+from harness.status import EXIT_INFRASTRUCTURE, EXIT_USAGE
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,11 +27,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     cmp = sub.add_parser("compare", help="verdicts for the results present")
-    cmp.add_argument("--results", default="results")
+    cmp.add_argument("--results", default=os.environ.get("HARNESS_RESULTS", "results"))
     cmp.add_argument("--golden", default=os.environ.get("HARNESS_GOLDEN", "golden"))
     cmp.add_argument("--known-failures", default="known_failures.toml")
     cmp.add_argument("--reference", default=envs.REFERENCE_ENV)
-    cmp.add_argument("--report", default="report", help="folder for the report ('' for none)")
+    cmp.add_argument("--report", default=os.environ.get("HARNESS_REPORT", "report"),
+                     help="folder for the report ('' for none)")
     cmp.add_argument("--tag", action="append", default=[])
     cmp.add_argument("--fail-on-drift", action="store_true", help="cross-version drift fails the run")
     cmp.add_argument("--strict-known", action="store_true", help="a fixed known failure fails the run")
@@ -39,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     bl = sub.add_parser("bless", help="accept results as golden values")
     bl.add_argument("envs", nargs="+", help="environment ids, or 'all'")
     bl.add_argument("--case", action="append", default=[])
-    bl.add_argument("--results", default="results")
+    bl.add_argument("--results", default=os.environ.get("HARNESS_RESULTS", "results"))
     bl.add_argument("--golden", default=os.environ.get("HARNESS_GOLDEN", "golden"))
     bl.add_argument("--force", action="store_true", help="bless despite errors or nondeterminism")
     bl.add_argument("--prune", action="store_true", help="drop golden cases no case produces any more")
@@ -50,6 +52,12 @@ def _parser() -> argparse.ArgumentParser:
     rn.add_argument("env")
     rn.add_argument("--python", required=True, help="the environment's interpreter")
 
+    from harness import bisect
+
+    bs = sub.add_parser("bisect", help="the first release of a package that changes a case "
+                        "(exit 0 found, 1 the endpoints agree, 4 an endpoint cannot be tested)")
+    bisect.add_arguments(bs)
+
     ls = sub.add_parser("list", help="the environments")
     ls.add_argument("--json", action="store_true")
     ls.add_argument("--tag", action="append", default=[])
@@ -57,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _specs(tags: list[str]) -> list[envs.EnvSpec]:
+    # Without --tag, HARNESS_TAGS picks the set, as it does for the noxfile's matrix:
+    # `HARNESS_TAGS=keras3-sweep nox -s matrix` then compares the environments it ran.
+    tags = tags or [t for t in os.environ.get("HARNESS_TAGS", "").split(",") if t]
     return envs.select(tags=tags or None)
 
 
@@ -103,7 +114,11 @@ def cmd_bless(args) -> int:
         if args.dry_run:
             print("  dry run: nothing written")
             continue
-        print(f"  blessed -> {golden.write(plan, args.golden)}")
+        try:
+            print(f"  blessed -> {golden.write(plan, args.golden)}")
+        except OSError as exc:  # a full disk: the previous golden file stays as it was
+            refused += 1
+            print(f"  not blessed: {exc}")
     return 1 if refused else 0
 
 
@@ -115,7 +130,20 @@ def cmd_run(args, extra: list[str]) -> int:
     except KeyError as exc:
         print(exc.args[0], file=sys.stderr)
         return EXIT_USAGE
-    execute.run_environment(spec, args.python, execute.parse_run_args(extra))
+    try:
+        doc = execute.run_environment(spec, args.python, execute.parse_run_args(extra))
+    except execute.UsageError as exc:  # a cases folder that is missing, empty or ambiguous
+        print(f"{args.env}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except execute.EnvironmentBusy as exc:
+        print(f"{args.env}: {exc}", file=sys.stderr)
+        return EXIT_INFRASTRUCTURE
+    except OSError as exc:  # the results could not be written (a full disk, a read-only folder)
+        print(f"{args.env}: {exc}", file=sys.stderr)
+        return EXIT_INFRASTRUCTURE
+    if doc.get("status") == "unavailable":
+        print(f"{args.env}: environment unavailable: {doc.get('reason')}", file=sys.stderr)
+        return EXIT_INFRASTRUCTURE
     return 0
 
 
@@ -143,6 +171,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return cmd_run(args, extra)
+        if args.command == "bisect":
+            from harness import bisect
+
+            return bisect.run(args)
         return {"compare": cmd_compare, "bless": cmd_bless, "list": cmd_list}[args.command](args)
     except KeyboardInterrupt:
         return 130
