@@ -69,6 +69,12 @@ NOBIAS_OBSERVABLES = [
     "predictions", "trajectory", "trajectory_final",
 ]
 
+# trajectory_final is the trajectory's last row, so it gets the table's absolute
+# tolerance: a 64x64 kernel's sum can cancel to near zero (-0.05 on TF 2.21 /
+# Keras 3.13), where the series default (atol 1e-6) leaves round-off in 4096 terms
+# almost no room (the bias round-off above used 2/3 of it).
+TOLERANCES = {"trajectory_final": {"atol": 1e-5}}
+
 INVARIANTS = [
     same(
         "use_bias=False before BN changes nothing",
