@@ -25,7 +25,8 @@ from harness.inenv.worker import discover, source_digest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILTIN_CASES = os.path.join(ROOT, "cases")
-DEFAULT_CASE_TIMEOUT = float(os.environ.get("HARNESS_CASE_TIMEOUT", "600"))
+# Keras 3.0 retraces every training step: its deep_saturation run takes over ten minutes.
+DEFAULT_CASE_TIMEOUT = float(os.environ.get("HARNESS_CASE_TIMEOUT", "1800"))
 DEFAULT_MEMORY_LIMIT_MB = float(os.environ.get("HARNESS_MEMORY_LIMIT_MB", "8192"))
 LOG_TAIL_LINES = 15
 
