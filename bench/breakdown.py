@@ -1,0 +1,83 @@
+"""Where each environment's time goes, from the harness's own timing records
+(results/<env>.json "timing", nox's session durations) next to the floor's."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+import time
+
+from bench.floor import Floor
+from bench.harness_runs import MatrixRun
+from harness import store
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvCost:
+    env: str
+    session: float  # the nox session, all of it
+    setup: float  # the session minus the supervisor: venv, uv sync, plan, merge, write
+    worker_start: float  # interpreter start and the runner's own imports, per worker started
+    framework_import: float
+    cases: dict[str, float]  # each case, first run and repeat together
+    repeat: float  # the determinism repeat, all cases
+    supervisor_rest: float  # the supervisor's time not in a worker start, import or case
+    write: float  # writing results/<env>.json (measured again on the same document)
+    floor_build: float | None
+    floor_run: float | None
+
+    @property
+    def overhead(self) -> float | None:
+        """What the harness adds to the floor, the determinism repeat aside."""
+        if self.floor_build is None or self.floor_run is None:
+            return None
+        return self.session - self.repeat - self.floor_build - self.floor_run
+
+
+def write_seconds(doc: dict) -> float:
+    """The atomic write of ``doc``, as run_environment does it, into a scratch folder."""
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        store.write_json(os.path.join(folder, "env.json"), doc)
+        return time.perf_counter() - started
+
+
+def env_costs(run: MatrixRun, floor: Floor | None) -> list[EnvCost]:
+    floors = {e.env: e for e in floor.envs} if floor else {}
+    costs = []
+    for env, doc in run.results.items():
+        timing = doc.get("timing") or {}
+        if env not in run.sessions or "total" not in timing:
+            continue  # skipped or unavailable: nothing ran
+        cases = dict(timing.get("cases") or {})
+        starts, imports = sum(timing.get("starts") or []), sum(timing.get("imports") or [])
+        f = floors.get(env)
+        costs.append(EnvCost(
+            env=env, session=run.sessions[env], setup=run.sessions[env] - timing["total"],
+            worker_start=starts, framework_import=imports, cases=cases,
+            repeat=sum((timing.get("repeats") or {}).values()),
+            supervisor_rest=timing["total"] - starts - imports - sum(cases.values()),
+            write=write_seconds(doc),
+            floor_build=f.build_seconds if f else None,
+            floor_run=f.run.seconds if f and f.run else None,
+        ))
+    return costs
+
+
+def render(costs: list[EnvCost]) -> list[str]:
+    if not costs:
+        return ["  (no environment ran)"]
+    head = (f"  {'environment':<22}{'session':>8}{'setup':>7}{'start':>7}{'import':>8}{'cases':>8}"
+            f"{'repeat':>8}{'rest':>6}{'write':>7} | {'floor build':>11}{'floor run':>10}{'overhead':>9}")
+    lines = [head]
+    for c in costs:
+        first = sum(c.cases.values()) - c.repeat
+        floor = (f"{c.floor_build:>11.1f}{c.floor_run:>10.1f}{c.overhead:>9.2f}" if c.overhead is not None
+                 else f"{'-':>11}{'-':>10}{'-':>9}")
+        lines.append(f"  {c.env:<22}{c.session:>8.1f}{c.setup:>7.1f}{c.worker_start:>7.2f}"
+                     f"{c.framework_import:>8.1f}{first:>8.1f}{c.repeat:>8.1f}{c.supervisor_rest:>6.2f}"
+                     f"{c.write:>7.3f} | {floor}")
+    lines.append("  seconds; cases = first runs (module load included), repeat = the determinism repeat; "
+                 "overhead = session - repeat - floor")
+    return lines

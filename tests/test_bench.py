@@ -1,0 +1,120 @@
+"""The benchmark's pieces (bench/), each on a small real input. Nothing here is timed:
+the benchmark prints figures, it does not assert them."""
+
+import os
+import sys
+
+import pytest
+
+from bench import breakdown, floor, harness_runs, matrix_bench, scaling
+from bench.measure import children_peak_mb, run_measured
+from harness import envs, execute
+from harness.inenv.worker import discover, source_digest
+
+ENV = "tf2.15-keras2"
+CASE = "samplewise_normalization"  # the cheapest case: a few layer calls, no training loop
+
+
+def test_measure_sees_the_time_and_memory_of_the_process_tree(tmp_path):
+    # A grandchild holds 200 MB for a moment: peak memory covers the whole tree.
+    inner = "import time; b = bytearray(200 * 2**20); b[::4096] = b'x' * len(b[::4096]); time.sleep(0.3)"
+    outer = f"import subprocess, sys; sys.exit(subprocess.run([sys.executable, '-c', {inner!r}]).returncode + 3)"
+    measured = run_measured([sys.executable, "-c", outer], str(tmp_path / "log"))
+    assert measured.returncode == 3
+    assert measured.seconds >= 0.3
+    assert 200 <= measured.max_rss_mb < 400
+    assert children_peak_mb() >= measured.max_rss_mb
+
+
+def test_fit_line_tells_a_line_from_a_curve():
+    line = scaling.fit_line([1, 2, 3], [12.0, 15.0, 18.0])
+    assert (round(line.intercept, 9), round(line.slope, 9), line.worst_residual) == (9.0, 3.0, 0.0)
+    assert line.linear()
+    assert not scaling.fit_line([1, 2, 4], [1.0, 4.0, 16.0]).linear()
+    with pytest.raises(ValueError):
+        scaling.fit_line([2, 2], [1.0, 1.0])
+
+
+def test_copies_of_a_case_differ_only_in_name(tmp_path):
+    path = execute.selected_cases(execute.RunOptions(only=(CASE,)))[CASE]
+    folder = scaling.copies_of_case(path, 3, str(tmp_path / "cases"))
+    found = discover([folder])
+    assert sorted(found) == [f"{CASE}_1", f"{CASE}_2", f"{CASE}_3"]
+    assert {source_digest(p) for p in found.values()} == {source_digest(path)}
+
+
+def test_selection_and_phases_from_the_command_line():
+    args = matrix_bench.parse_args(["--envs", f"{ENV},jax-keras3.15", "--cases", CASE])
+    chosen = matrix_bench.select(args)
+    assert chosen.env_ids == [ENV, "jax-keras3.15"] and list(chosen.cases) == [CASE]
+    assert chosen.case_args() == ["--case", CASE] and not chosen.full
+    everything = matrix_bench.select(matrix_bench.parse_args([]))
+    assert everything.full and everything.case_args() == []
+    assert everything.env_ids == [s.id for s in envs.select(tags=["default"])]
+    with pytest.raises(SystemExit):
+        matrix_bench.parse_args(["--phases", "cold,lukewarm"])
+
+
+def test_nox_command_names_compare_after_the_environments():
+    cmd = harness_runs.nox_command(["a", "b"], "/tmp/e", 2, "/tmp/r.json", ["--force"])
+    sessions = cmd[cmd.index("-s") + 1: cmd.index("--")]
+    assert sessions == ["matrix(a)", "matrix(b)", "compare"]
+    assert cmd[cmd.index("-j") + 1] == "2" and cmd[-1] == "--force"
+
+
+def read(path):
+    with open(path) as fh:
+        return fh.read()
+
+
+@pytest.fixture(scope="module")
+def measured(tmp_path_factory):
+    """The floor and a cold then an unchanged `nox -s matrix` (-j 2), one environment, one case."""
+    from harness import interpreters
+
+    spec = envs.by_id(ENV)
+    if interpreters.resolve(spec.python) is None:
+        pytest.skip(interpreters.explain_missing(spec.python))
+    work = str(tmp_path_factory.mktemp("bench"))
+    case_file = execute.selected_cases(execute.RunOptions(only=(CASE,)))[CASE]
+    floored = floor.run_floor([spec], [case_file], os.path.join(work, "floor"))
+    results, envdir = os.path.join(work, "results"), os.path.join(work, "nox")
+    cold = harness_runs.run_matrix("cold", [ENV], work, envdir, 2, results, ["--case", CASE])
+    unchanged = harness_runs.run_matrix("unchanged", [ENV], work, envdir, 2, results, ["--case", CASE])
+    return floored, cold, unchanged
+
+
+@pytest.mark.envs
+def test_floor_builds_with_uv_and_trains_once(measured):
+    floored, _, _ = measured
+    (env,) = floored.envs
+    assert env.run is not None and env.run.returncode == 0, read(env.run.log)[-3000:]
+    assert env.build_seconds > 0 and env.import_seconds > 0
+    assert list(env.case_seconds) == [CASE]
+    assert env.run.seconds > env.import_seconds + env.case_seconds[CASE]  # the interpreter's start is outside
+    assert env.run.max_rss_mb > 100  # TensorFlow was imported
+
+
+@pytest.mark.envs
+def test_parallel_matrix_runs_compare_once_after_the_environment(measured):
+    _, cold, unchanged = measured
+    log = read(cold.measured.log)
+    assert cold.outcomes[ENV] == "success", log[-4000:]
+    assert "compare" in cold.outcomes  # named, it runs under -j 2 although nothing notifies it
+    assert log.index("Running session matrix(tf2.15-keras2)") < log.index("Running session compare")
+    assert log.count("Running session compare") == 1
+    assert unchanged.outcomes[ENV] == "skipped" and "compare" in unchanged.outcomes
+
+
+@pytest.mark.envs
+def test_breakdown_accounts_for_the_session(measured):
+    floored, cold, _ = measured
+    (cost,) = breakdown.env_costs(cold, floored)
+    timing = cold.results[ENV]["timing"]
+    assert cost.session == cold.sessions[ENV]
+    assert cost.framework_import == timing["imports"][0] > 0
+    assert 0 < cost.worker_start < cost.framework_import
+    assert 0 < cost.repeat < timing["cases"][CASE]
+    assert cost.setup > 0 and cost.supervisor_rest >= 0 and cost.write > 0
+    assert cost.overhead == pytest.approx(cost.session - cost.repeat - floored.envs[0].seconds)
+    assert "tf2.15-keras2" in "\n".join(breakdown.render([cost]))
