@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import inspect
+import json
 import os
 import shutil
 import sys
@@ -19,7 +21,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import envs, execute, interpreters, locking  # noqa: E402
 
-nox.options.sessions = ["matrix"]
+# compare is named as well as notified: `nox -j 2` runs the environments two at a
+# time, where a session cannot notify, and compare once after them (see _PARALLEL).
+nox.options.sessions = ["matrix", "compare"]
 nox.options.default_venv_backend = "uv"
 
 MATRIX = envs.select(tags=os.environ.get("HARNESS_TAGS", "default").split(","))
@@ -31,10 +35,19 @@ def _uv() -> list[str]:
     return [found] if found else [sys.executable, "-m", "uv"]
 
 
+# `nox -j N` imports this file again in one process per session; those take the
+# interpreters found here instead of running every candidate again (0.1 s each time).
+_FOUND_PYTHONS = "_HARNESS_NOXFILE_PYTHONS"
+
+
 def _interpreter(spec: envs.EnvSpec) -> str | bool:
     # False makes nox build no virtualenv; the session then reports the
     # environment as unavailable instead of nox failing to find "python3.7".
-    return interpreters.resolve(spec.python) or False
+    found = json.loads(os.environ.get(_FOUND_PYTHONS) or "{}")
+    if spec.python not in found:
+        found[spec.python] = interpreters.resolve(spec.python) or ""
+        os.environ[_FOUND_PYTHONS] = json.dumps(found)
+    return found[spec.python] or False
 
 
 def _harness(session: nox.Session) -> None:
@@ -46,9 +59,14 @@ def _harness(session: nox.Session) -> None:
     session.install(*nox.project.load_toml("pyproject.toml")["project"]["dependencies"], silent=True)
 
 
-# allow_parallel: each environment has its own virtualenv and results file, and its
-# framework runs on one thread, so `-j 2` runs two at once without changing a number.
-@nox.session(reuse_venv=True, allow_parallel=True)
+# nox >= 2026.8.10 runs sessions at once with -j N. Each environment has its own
+# virtualenv and results file and its framework runs on one thread, so two can run
+# side by side without changing a number; compare never runs beside anything.
+# An older nox knows no allow_parallel and runs everything in turn.
+_PARALLEL = "allow_parallel" in inspect.signature(nox.session).parameters
+
+
+@nox.session(reuse_venv=True, **({"allow_parallel": True} if _PARALLEL else {}))
 @nox.parametrize(
     "python,env_id",
     [(_interpreter(spec), spec.id) for spec in MATRIX],
@@ -59,7 +77,7 @@ def matrix(session: nox.Session, env_id: str) -> None:
     # CI: one job per environment, compare once at the end. Under --parallel nox runs
     # each session in its own process, where notify() is refused: there compare runs
     # because it is named (`nox -s matrix compare -j 2`), after every matrix session.
-    if os.environ.get("HARNESS_SKIP_COMPARE") != "1" and not session.parallel:
+    if os.environ.get("HARNESS_SKIP_COMPARE") != "1" and not getattr(session, "parallel", False):
         session.notify("compare", posargs=session.posargs)
     spec = envs.by_id(env_id)
     options = execute.parse_run_args(session.posargs)
@@ -92,7 +110,7 @@ def matrix(session: nox.Session, env_id: str) -> None:
 
 
 # Never beside a matrix session, even under --allow-parallel: it reads every result.
-@nox.session(python=HOST_PYTHON, reuse_venv=True, allow_parallel=False)
+@nox.session(python=HOST_PYTHON, reuse_venv=True, **({"allow_parallel": False} if _PARALLEL else {}))
 def compare(session: nox.Session) -> None:
     """Compare results with golden values, invariants and each other; write report/."""
     _harness(session)

@@ -50,3 +50,23 @@ def render(what: str, unit: str, points: list[tuple[int, float]]) -> list[str]:
     lines.append(f"    {fit.intercept:.1f} s + {fit.slope:.2f} s per {unit}; worst point "
                  f"{100 * fit.worst_residual:.0f}% off the line: {verdict} (within 10%)")
     return lines
+
+
+def render_additive(points: list[tuple[int, float, dict[str, float]]]) -> list[str]:
+    """Environments differ in cost, so a line through (count, time) says little; what
+    linear growth means for them is that time = a fixed part + the sum of each
+    environment's own session, and that neither part grows with the count.
+
+    ``points``: (number of environments, total seconds, nox session seconds by name)."""
+    fixed = [total - sum(s for name, s in sessions.items() if name != "compare") for _, total, sessions in points]
+    seen: dict[str, list[float]] = {}
+    for _, _, sessions in points:
+        for name, seconds in sessions.items():
+            if name != "compare":
+                seen.setdefault(name, []).append(seconds)
+    spread = max(((max(v) - min(v)) / min(v) for v in seen.values() if len(v) > 1 and min(v) > 0), default=0.0)
+    verdict = "linear" if spread <= 0.1 else "not linear"
+    line = (f"    fixed part (nox, compare) {', '.join(f'{f:.1f}' for f in fixed)} s; each environment's own "
+            f"session moves by at most {100 * spread:.0f}% from one count to the next: {verdict} "
+            f"(time = fixed + the sum over environments, within 10%)")
+    return [line]

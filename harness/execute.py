@@ -9,6 +9,7 @@ the environment ends with one results file, written atomically.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import fcntl
 import json
@@ -16,10 +17,11 @@ import os
 import selectors
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 
-from harness import __version__, envs, incremental, store
+from harness import __version__, envs, incremental, replicas, store
 from harness.inenv import determinism
 from harness.inenv.worker import discover, source_digest
 
@@ -168,8 +170,12 @@ class _Supervisor:
     """One environment's worker process(es) and the results they stream."""
 
     def __init__(self, spec: envs.EnvSpec, python: str, options: RunOptions, log_path: str,
-                 cases: dict[str, str], stamp: dict):
+                 cases: dict[str, str], stamp: dict, runs: int = 1, reverse: bool = False,
+                 stop: threading.Event | None = None):
         self.spec = spec
+        self.runs = runs  # runs per variant in this process
+        self.reverse = reverse
+        self.stop = stop or threading.Event()
         self.python = python
         self.options = options
         self.log_path = log_path
@@ -186,7 +192,7 @@ class _Supervisor:
         started = time.time()
         while True:
             remaining = [c for c in self.cases if c not in self.finished]
-            if not remaining:
+            if not remaining or self.stop.is_set():
                 break
             if not self._run_worker(remaining):
                 break
@@ -201,7 +207,9 @@ class _Supervisor:
     # -- one worker process -------------------------------------------------
     def _command(self, fd: int, remaining: list[str]) -> list[str]:
         cmd = [self.python, "-m", "harness.inenv.worker", "--flavour", self.spec.flavour,
-               "--backend", self.spec.backend, "--fd", str(fd), "--repeat", str(self.options.repeat)]
+               "--backend", self.spec.backend, "--fd", str(fd), "--repeat", str(self.runs)]
+        if self.reverse:
+            cmd.append("--reverse")
         for folder in self.options.case_dirs:
             cmd += ["--cases", folder]
         for name in remaining:
@@ -280,6 +288,9 @@ class _Supervisor:
                         current = None
                     elif kind == "done":
                         return False
+            if self.stop.is_set():
+                proc.kill()
+                return False
             if current is not None and time.time() - case_started > timeout:
                 proc.kill()
                 self._fail_case(current, f"timed out after {timeout:g} s (the case was killed)")
@@ -377,12 +388,37 @@ def run_environment(spec: envs.EnvSpec, python: str, options: RunOptions | None 
         open(log_path, "w").close()
         files = selected_cases(options)
         to_run = {case: files[case] for case, _ in plan.run}
-        doc = _Supervisor(spec, python, options, log_path, to_run, plan.inputs.stamp()).run()
+        doc = _run_workers(spec, python, options, log_path, to_run, plan.inputs.stamp())
         previous, _ = incremental.read_previous(options.results_dir, spec.id)
         doc = incremental.merge(doc, previous, plan)
         store.write_json(path, doc)
     progress(f"{spec.id}: wrote {os.path.relpath(path, ROOT)}")
     return doc
+
+
+def _run_workers(spec: envs.EnvSpec, python: str, options: RunOptions, log_path: str,
+                 cases: dict[str, str], stamp: dict) -> dict:
+    """One worker, or with the determinism check two side by side (harness.replicas):
+    the second makes the repeat runs on the other core, in reverse order."""
+    if options.repeat < 2:
+        return _Supervisor(spec, python, options, log_path, cases, stamp).run()
+    second_log = log_path[: -len(".log")] + ".repeat.log"
+    open(second_log, "w").close()
+    stop = threading.Event()
+    pair = [_Supervisor(spec, python, options, log_path, cases, stamp, stop=stop),
+            _Supervisor(spec, python, options, second_log, cases, stamp, runs=options.repeat - 1, reverse=True,
+                        stop=stop)]
+    with concurrent.futures.ThreadPoolExecutor(len(pair)) as pool:
+        futures = [pool.submit(supervisor.run) for supervisor in pair]
+        try:
+            # In steps, so that Ctrl-C reaches this thread and stops both workers.
+            while concurrent.futures.wait(futures, timeout=0.5).not_done:
+                pass
+        except BaseException:
+            stop.set()
+            raise
+        first, second = (future.result() for future in futures)
+    return replicas.merge(first, second, options.repeat)
 
 
 def skip_environment(spec: envs.EnvSpec, options: RunOptions, plan: incremental.Plan) -> dict:

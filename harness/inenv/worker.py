@@ -93,7 +93,7 @@ def differing(first, second):
     return names
 
 
-def run_case(channel, fw, name, path, repeat):
+def run_case(channel, fw, name, path, repeat, reverse=False):
     channel.send("case_start", case=name, source_sha256=source_digest(path))
     try:
         module = load_case(name, path)
@@ -102,8 +102,8 @@ def run_case(channel, fw, name, path, repeat):
         channel.send("case_error", case=name, error=error_info(exc))
         return
     channel.send("case_declared", case=name, declaration=decl)
-    variants = getattr(module, "VARIANTS", {"default": {}})
-    for variant, params in variants.items():
+    variants = list(getattr(module, "VARIANTS", {"default": {}}).items())
+    for variant, params in reversed(variants) if reverse else variants:
         channel.send("variant_start", case=name, variant=variant)
         workdir = tempfile.mkdtemp(prefix="harness-")
         started = time.time()
@@ -137,6 +137,8 @@ def main(argv=None):
     parser.add_argument("--only", action="append", default=[], help="run only these cases")
     parser.add_argument("--skip", action="append", default=[], help="cases already done")
     parser.add_argument("--repeat", type=int, default=2, help="runs per variant (>= 2 checks determinism)")
+    parser.add_argument("--reverse", action="store_true",
+                        help="cases and variants in reverse order (the determinism run beside the first)")
     parser.add_argument("--fd", type=int, required=True)
     args = parser.parse_args(argv)
     channel = Channel(args.fd)
@@ -158,11 +160,11 @@ def main(argv=None):
         determinism=dict(fw.settings, threads=determinism.THREADS),
         import_seconds=time.time() - started,
     )
-    cases = discover(args.cases)
-    for name, path in cases.items():
+    cases = list(discover(args.cases).items())
+    for name, path in reversed(cases) if args.reverse else cases:
         if (args.only and name not in args.only) or name in args.skip:
             continue
-        run_case(channel, fw, name, path, max(1, args.repeat))
+        run_case(channel, fw, name, path, max(1, args.repeat), args.reverse)
     channel.send("done")
     return 0
 
