@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import inspect
-import json
 import os
 import shutil
 import sys
@@ -35,19 +34,10 @@ def _uv() -> list[str]:
     return [found] if found else [sys.executable, "-m", "uv"]
 
 
-# `nox -j N` imports this file again in one process per session; those take the
-# interpreters found here instead of running every candidate again (0.1 s each time).
-_FOUND_PYTHONS = "_HARNESS_NOXFILE_PYTHONS"
-
-
 def _interpreter(spec: envs.EnvSpec) -> str | bool:
     # False makes nox build no virtualenv; the session then reports the
     # environment as unavailable instead of nox failing to find "python3.7".
-    found = json.loads(os.environ.get(_FOUND_PYTHONS) or "{}")
-    if spec.python not in found:
-        found[spec.python] = interpreters.resolve(spec.python) or ""
-        os.environ[_FOUND_PYTHONS] = json.dumps(found)
-    return found[spec.python] or False
+    return interpreters.resolve(spec.python) or False
 
 
 def _harness(session: nox.Session) -> None:

@@ -213,7 +213,7 @@ def _cross_version(specs, results, options) -> list[Verdict]:
 
 def _orphan_goldens(specs, options) -> list[Verdict]:
     known_ids = {s.id for s in envs.all_envs()}
-    out = []
+    out: list[Verdict] = []
     try:
         names = sorted(os.listdir(options.golden_dir))
     except OSError:

@@ -278,8 +278,8 @@ class _Supervisor:
                         self.doc["cases"][current]["declaration"] = event["declaration"]
                         timeout = event["declaration"].get("timeout") or self.options.case_timeout
                     elif kind == "case_error":
-                        self._fail_case(current, event["error"]["message"], event["error"])
-                        self._finish(current, case_started)
+                        self._fail_case(event["case"], event["error"]["message"], event["error"])
+                        self._finish(event["case"], case_started)
                         current = None
                     elif kind in ("variant_done", "variant_error"):
                         self._variant(event)
