@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import inspect
 import os
-import shutil
 import sys
 
 import nox
@@ -27,11 +26,6 @@ nox.options.default_venv_backend = "uv"
 
 MATRIX = envs.select(tags=os.environ.get("HARNESS_TAGS", "default").split(","))
 HOST_PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
-
-
-def _uv() -> list[str]:
-    found = shutil.which("uv")
-    return [found] if found else [sys.executable, "-m", "uv"]
 
 
 def _interpreter(spec: envs.EnvSpec) -> str | bool:
@@ -89,7 +83,7 @@ def matrix(session: nox.Session, env_id: str) -> None:
         execute.skip_environment(spec, options, plan)
         session.skip(f"{env_id}: {plan.describe()}")
     try:
-        session.run_install(*_uv(), "pip", "sync", "--quiet", lock, silent=True, external=True)
+        session.run_install(*locking.uv_command(), "pip", "sync", "--quiet", lock, silent=True, external=True)
     except nox.command.CommandFailed as exc:
         reason = f"could not install the lock {os.path.relpath(lock)} with uv ({exc.reason})"
         execute.write_unavailable(spec, reason, options.results_dir)

@@ -8,7 +8,6 @@ import dataclasses
 import json
 import os
 import shutil
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -43,21 +42,16 @@ class Floor:
         return max((e.run.max_rss_mb for e in self.envs if e.run), default=0.0)
 
 
-def uv() -> list[str]:
-    found = shutil.which("uv")
-    return [found] if found else [sys.executable, "-m", "uv"]
-
-
 def build_env(spec: envs.EnvSpec, folder: str, logs: str) -> tuple[float, str | None]:
     """A fresh virtualenv at ``folder`` with exactly the lock installed: (seconds, python or None)."""
     base = interpreters.resolve(spec.python)
     if base is None:
         return 0.0, None
     shutil.rmtree(folder, ignore_errors=True)
-    made = run_measured([*uv(), "venv", "--quiet", "--python", base, folder],
+    made = run_measured([*locking.uv_command(), "venv", "--quiet", "--python", base, folder],
                         os.path.join(logs, f"{spec.id}.venv.log"))
     python = os.path.join(folder, "bin", "python")
-    synced = run_measured([*uv(), "pip", "sync", "--quiet", "--python", python, locking.lock_path(spec, ROOT)],
+    synced = run_measured([*locking.uv_command(), "pip", "sync", "--quiet", "--python", python, locking.lock_path(spec, ROOT)],
                           os.path.join(logs, f"{spec.id}.sync.log"))
     ok = made.returncode == 0 and synced.returncode == 0
     return made.seconds + synced.seconds, python if ok else None

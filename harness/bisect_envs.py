@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 
 from packaging.utils import canonicalize_name as _canonical
@@ -83,11 +81,6 @@ def _short(text: str) -> str:
     if "Because " in text:
         text = text[text.index("Because "):]
     return text if len(text) <= REASON_CHARS else text[: REASON_CHARS - 3] + "..."
-
-
-def _uv() -> list[str]:
-    found = shutil.which("uv")
-    return [found] if found else [sys.executable, "-m", "uv"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -183,7 +176,7 @@ class Workspace:
 
 
 def _uv_run(args: list[str]) -> None:
-    proc = subprocess.run([*_uv(), *args], capture_output=True, text=True, check=False)
+    proc = subprocess.run([*locking.uv_command(), *args], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr.strip() or f"uv {args[0]} exited with {proc.returncode}")
 

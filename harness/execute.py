@@ -27,7 +27,8 @@ from harness.inenv.worker import discover, source_digest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILTIN_CASES = os.path.join(ROOT, "cases")
-# Keras 3.0 retraces every training step: its deep_saturation run takes over ten minutes.
+# Keras 3.0 to 3.6 trace every train_on_batch call anew: their deep_saturation takes
+# about two and a half minutes on an idle machine, much longer beside other work.
 DEFAULT_CASE_TIMEOUT = float(os.environ.get("HARNESS_CASE_TIMEOUT", "1800"))
 DEFAULT_MEMORY_LIMIT_MB = float(os.environ.get("HARNESS_MEMORY_LIMIT_MB", "8192"))
 LOG_TAIL_LINES = 15

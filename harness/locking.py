@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,6 +20,13 @@ from harness import envs, interpreters
 
 LOCK_DIR = "locks"
 PLATFORM = "x86_64-unknown-linux-gnu"
+
+
+def uv_command() -> list[str]:
+    """How to call uv: the one on PATH, else the one installed beside this Python
+    (`pip install nox[uv]` puts it there without always putting it on PATH)."""
+    found = shutil.which("uv")
+    return [found] if found else [sys.executable, "-m", "uv"]
 
 
 def lock_path(spec: envs.EnvSpec, root: str = ".") -> str:

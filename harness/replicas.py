@@ -13,7 +13,8 @@ ran in both is nondeterministic where any observable differs bit for bit.
 from __future__ import annotations
 
 import copy
-import json
+
+from harness.inenv.worker import differing
 
 SECOND_RUN = "the determinism run (the second process)"
 
@@ -58,12 +59,6 @@ def _judge(result: dict, again: dict | None) -> None:
         "nondeterministic", ())) | set(differ))
     result["repeats"] = result.get("repeats", 0) + 1 + again.get("repeats", 0)
     result["repeat_seconds"] = again.get("seconds")
-
-
-def differing(first: dict, second: dict) -> list[str]:
-    """Observables whose values are not bitwise equal (JSON keeps every float's bits)."""
-    return [name for name in sorted(set(first) | set(second))
-            if json.dumps(first.get(name), sort_keys=True) != json.dumps(second.get(name), sort_keys=True)]
 
 
 def _fail(entry: dict, message: str, error: dict | None = None) -> None:

@@ -6,20 +6,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
-import sys
 
 import pytest
 
 from harness import envs, interpreters, locking
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _uv() -> list[str]:
-    found = shutil.which("uv")
-    return [found] if found else [sys.executable, "-m", "uv"]
 
 
 def venv_dir(env_id: str) -> str:
@@ -37,7 +30,7 @@ def env_python(env_id: str) -> str:
     folder = venv_dir(env_id)
     python = os.path.join(folder, "bin", "python")
     if not os.path.exists(python):
-        subprocess.run([*_uv(), "venv", "--quiet", "--python", base, folder], check=True)
-    subprocess.run([*_uv(), "pip", "sync", "--quiet", "--python", python, locking.lock_path(spec, ROOT)],
+        subprocess.run([*locking.uv_command(), "venv", "--quiet", "--python", base, folder], check=True)
+    subprocess.run([*locking.uv_command(), "pip", "sync", "--quiet", "--python", python, locking.lock_path(spec, ROOT)],
                    check=True)
     return python
