@@ -17,7 +17,14 @@ import nox
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import envs, execute, interpreters, locking  # noqa: E402
+from harness import config
+from harness.matrix import (
+    envs,
+    interpreters,
+    locks,  # noqa: E402
+)
+from harness.run import environment
+from harness.run import options as run_options
 
 # compare is named as well as notified: `nox -j 2` runs the environments two at a
 # time, where a session cannot notify, and compare once after them (see _PARALLEL).
@@ -64,33 +71,33 @@ def matrix(session: nox.Session, env_id: str) -> None:
     if os.environ.get("HARNESS_SKIP_COMPARE") != "1" and not getattr(session, "parallel", False):
         session.notify("compare", posargs=session.posargs)
     spec = envs.by_id(env_id)
-    options = execute.parse_run_args(session.posargs)
+    options = run_options.parse_run_args(session.posargs)
     if not session.python:
         reason = interpreters.explain_missing(spec.python)
-        execute.write_unavailable(spec, reason, options.results_dir)
+        environment.write_unavailable(spec, reason, options.results_dir)
         session.skip(f"{env_id}: environment unavailable: {reason}")
-    lock = locking.lock_path(spec, execute.ROOT)
+    lock = locks.lock_path(spec, config.ROOT)
     if not os.path.exists(lock):
         reason = f"no lock file {os.path.relpath(lock)}; make it with `nox -s lock -- {env_id}`"
-        execute.write_unavailable(spec, reason, options.results_dir)
+        environment.write_unavailable(spec, reason, options.results_dir)
         session.skip(f"{env_id}: environment unavailable: {reason}")
     # Decide before syncing: an environment with nothing new costs no install.
     try:
-        plan = execute.plan_environment(spec, options)
-    except execute.UsageError as exc:
+        plan = environment.plan_environment(spec, options)
+    except run_options.UsageError as exc:
         session.error(str(exc))
     if plan.up_to_date:
-        execute.skip_environment(spec, options, plan)
+        environment.skip_environment(spec, options, plan)
         session.skip(f"{env_id}: {plan.describe()}")
     try:
-        session.run_install(*locking.uv_command(), "pip", "sync", "--quiet", lock, silent=True, external=True)
+        session.run_install(*locks.uv_command(), "pip", "sync", "--quiet", lock, silent=True, external=True)
     except nox.command.CommandFailed as exc:
         reason = f"could not install the lock {os.path.relpath(lock)} with uv ({exc.reason})"
-        execute.write_unavailable(spec, reason, options.results_dir)
+        environment.write_unavailable(spec, reason, options.results_dir)
         session.warn(f"{env_id}: environment unavailable: {reason}")
         return
     python = os.path.join(session.bin, "python")
-    execute.run_environment(spec, python, options, progress=session.log, plan=plan)
+    environment.run_environment(spec, python, options, progress=session.log, plan=plan)
 
 
 # Never beside a matrix session, even under --allow-parallel: it reads every result.
@@ -129,7 +136,7 @@ def bisect(session: nox.Session) -> None:
 @nox.session(python=False)
 def lock(session: nox.Session) -> None:
     """Re-resolve lock files as of each environment's date: nox -s lock [-- <env...>]."""
-    session.run(sys.executable, "-m", "harness.locking", *session.posargs)
+    session.run(sys.executable, "-m", "harness.matrix.locks", *session.posargs)
 
 
 @nox.session(python=False)

@@ -1,4 +1,4 @@
-"""tox plugin: the environments of the matrix as tox environments, from harness/envs.py.
+"""tox plugin: the environments of the matrix as tox environments, from harness/matrix/envs.py.
 
     tox l                                                    # the same environments as `nox -l`
     tox -e tf2.15-keras2 -- --case linear_autoencoder --results /tmp/r
@@ -38,10 +38,10 @@ from tox.session.state import State
 from tox.tox_env.python.pip.req_file import PythonDeps
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
-if ROOT not in sys.path:  # harness.envs, .interpreters and .locking import only the standard library
+if ROOT not in sys.path:  # harness.matrix (envs, interpreters, locks) import only the standard library
     sys.path.insert(0, ROOT)
 
-from harness import envs, interpreters, locking
+from harness.matrix import envs, interpreters, locks
 
 LABEL = "matrix"
 # The same selection as the noxfile's: HARNESS_TAGS=default,keras3-sweep adds a sweep.
@@ -61,7 +61,7 @@ def settings(spec: envs.EnvSpec) -> dict:
         # environment with --skip-missing-interpreters (nox writes an "unavailable" result instead).
         "base_python": [python or f"python{spec.python}"],
         "package": "skip",
-        "deps": PythonDeps(f"-r {locking.lock_path(spec, ROOT)}", root=Path(ROOT)),
+        "deps": PythonDeps(f"-r {locks.lock_path(spec, ROOT)}", root=Path(ROOT)),
         "change_dir": ROOT,
         "set_env": {"PYTHONPATH": ROOT},
         "pass_env": ["HARNESS_*"],

@@ -10,7 +10,7 @@ import time
 
 from bench.floor import Floor
 from bench.harness_runs import MatrixRun
-from harness import store
+from harness.core import store
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,8 +12,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from bench.measure import Measured, run_measured
-from harness import envs, interpreters, locking
 from harness.inenv import determinism
+from harness.matrix import envs, interpreters, locks
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BARE_SCRIPT = os.path.join(ROOT, "bench", "bare_run.py")
@@ -48,10 +48,10 @@ def build_env(spec: envs.EnvSpec, folder: str, logs: str) -> tuple[float, str | 
     if base is None:
         return 0.0, None
     shutil.rmtree(folder, ignore_errors=True)
-    made = run_measured([*locking.uv_command(), "venv", "--quiet", "--python", base, folder],
+    made = run_measured([*locks.uv_command(), "venv", "--quiet", "--python", base, folder],
                         os.path.join(logs, f"{spec.id}.venv.log"))
     python = os.path.join(folder, "bin", "python")
-    synced = run_measured([*locking.uv_command(), "pip", "sync", "--quiet", "--python", python, locking.lock_path(spec, ROOT)],
+    synced = run_measured([*locks.uv_command(), "pip", "sync", "--quiet", "--python", python, locks.lock_path(spec, ROOT)],
                           os.path.join(logs, f"{spec.id}.sync.log"))
     ok = made.returncode == 0 and synced.returncode == 0
     return made.seconds + synced.seconds, python if ok else None

@@ -9,7 +9,7 @@ import os
 import sys
 
 from bench.measure import Measured, run_measured
-from harness import store
+from harness.core import store
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOXFILE = os.path.join(ROOT, "noxfile.py")

@@ -37,7 +37,10 @@ from bench import breakdown, scaling
 from bench.floor import Floor, run_floor
 from bench.harness_runs import MatrixRun, read_results, run_matrix, run_report
 from bench.measure import Measured, children_peak_mb
-from harness import envs, execute
+from harness import config
+from harness.matrix import envs
+from harness.run import environment
+from harness.run import options as run_options
 
 PHASES = ("floor", "cold", "warm", "jobs", "unchanged", "full", "report", "scaling")
 TARGETS = {"cold_ratio": 1.2, "unchanged_seconds": 15.0, "report_seconds": 3.0, "env_overhead": 1.0}
@@ -50,7 +53,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, default=1, help="environments at once, for the floor and the harness")
     parser.add_argument("--phases", default=",".join(PHASES), help=f"some of {','.join(PHASES)}")
     parser.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "tfrepro-bench"))
-    parser.add_argument("--report-results", default=os.path.join(execute.ROOT, "results"),
+    parser.add_argument("--report-results", default=os.path.join(config.ROOT, "results"),
                         help="a full matrix's results, for the report and full phases")
     parser.add_argument("--points", default="1,2,3", help="environment and case counts for scaling")
     parser.add_argument("--scale-case", default="", help="the case copied for case scaling (default: the first)")
@@ -78,7 +81,7 @@ class Selection:
 
     @property
     def full_cases(self) -> bool:
-        return set(self.cases) == set(execute.selected_cases(execute.RunOptions()))
+        return set(self.cases) == set(run_options.selected_cases(run_options.RunOptions()))
 
 
 def select(args: argparse.Namespace) -> Selection:
@@ -86,7 +89,7 @@ def select(args: argparse.Namespace) -> Selection:
     ids = [e for e in args.envs.split(",") if e]
     specs = tuple(envs.by_id(e) for e in ids) if ids else tuple(default)
     only = tuple(c for c in args.cases.split(",") if c)
-    cases = execute.selected_cases(execute.RunOptions(only=only))
+    cases = run_options.selected_cases(run_options.RunOptions(only=only))
     return Selection(specs, cases, full=not ids and not only)
 
 
@@ -151,7 +154,7 @@ class Bench:
             if os.path.exists(src):
                 shutil.copy(src, folder)
         stale = [s.id for s in default
-                 if not execute.plan_environment(s, execute.RunOptions(results_dir=folder)).up_to_date]
+                 if not environment.plan_environment(s, run_options.RunOptions(results_dir=folder)).up_to_date]
         if stale:
             say(f"full: skipped, {self.args.report_results} is not current for {len(stale)} environment(s) "
                 f"({', '.join(stale[:3])}{', ...' if len(stale) > 3 else ''})")
@@ -181,7 +184,7 @@ class Bench:
             by_envs.append((n, run.measured.seconds))
             env_runs.append((n, run.measured.seconds, run.sessions))
         case = self.args.scale_case or next(iter(self.chosen.cases))
-        path = execute.selected_cases(execute.RunOptions(only=(case,)))[case]
+        path = run_options.selected_cases(run_options.RunOptions(only=(case,)))[case]
         by_cases = []
         for n in points:
             folder = scaling.copies_of_case(path, n, os.path.join(self.workdir, f"scale-cases-{n}", "cases"))
@@ -310,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         chosen = select(args)
-    except (KeyError, execute.UsageError) as exc:
+    except (KeyError, run_options.UsageError) as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
     bench = Bench(args, chosen)

@@ -10,7 +10,7 @@ actions/setup-python, which has 3.7 builds only up to the ubuntu-22.04 image.
 
 gitlab: the whole GitLab CI pipeline. GitLab's parallel:matrix needs the values
 written out, so the committed ci/gitlab-ci.yml is generated here and a test fails
-when it no longer matches harness/envs.py.
+when it no longer matches harness/matrix/envs.py.
 
 Standard library only: it runs on the CI runner's own python3, before anything is installed.
 """
@@ -61,9 +61,9 @@ def github_matrix(listing: list[dict], has_build: Callable[[str], bool]) -> list
 GITLAB_HEADER = """\
 # tfrepro on GitLab CI: one job per environment (parallel:matrix), then one report.
 #
-# GENERATED from harness/envs.py; do not edit. Regenerate after changing the matrix with
+# GENERATED from harness/matrix/envs.py; do not edit. Regenerate after changing the matrix with
 #     python -m harness list --json | python3 ci/matrix.py gitlab > ci/gitlab-ci.yml
-# (tests/test_ci.py fails while this file and harness/envs.py disagree). Use it as the
+# (tests/test_ci.py fails while this file and harness/matrix/envs.py disagree). Use it as the
 # project's CI/CD configuration file (Settings > CI/CD > General pipelines), or include it.
 #
 # Each environment's job runs in the official python:<version> image, which gives every

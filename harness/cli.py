@@ -18,8 +18,11 @@ import json
 import os
 import sys
 
-from harness import envs, evaluate, golden, summary
-from harness.status import EXIT_INFRASTRUCTURE, EXIT_USAGE
+from harness.check import bless, evaluate
+from harness.core import store
+from harness.core.status import EXIT_INFRASTRUCTURE, EXIT_USAGE
+from harness.matrix import envs
+from harness.report import text
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,11 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     rn.add_argument("env")
     rn.add_argument("--python", required=True, help="the environment's interpreter")
 
-    from harness import bisect
+    from harness.bisect import search
 
     bs = sub.add_parser("bisect", help="the first release of a package that changes a case "
                         "(exit 0 found, 1 the endpoints agree, 4 an endpoint cannot be tested)")
-    bisect.add_arguments(bs)
+    search.add_arguments(bs)
 
     ls = sub.add_parser("list", help="the environments")
     ls.add_argument("--json", action="store_true")
@@ -79,7 +82,7 @@ def cmd_compare(args) -> int:
         strict_claims=args.strict_claims,
     )
     ev = evaluate.evaluate(_specs(args.tag), options)
-    print(summary.render(ev))
+    print(text.render(ev))
     if args.report:
         from harness.report import write_report
 
@@ -97,7 +100,7 @@ def cmd_bless(args) -> int:
         return EXIT_USAGE
     refused = 0
     for env in ids:
-        plan = golden.plan(env, args.results, args.golden, args.case or None, prune=args.prune)
+        plan = bless.plan(env, args.results, args.golden, args.case or None, prune=args.prune)
         if args.envs == ["all"] and plan.document is None and not os.path.exists(
                 os.path.join(args.results, env + ".json")):
             print(f"{env}: no results, skipped")
@@ -115,7 +118,7 @@ def cmd_bless(args) -> int:
             print("  dry run: nothing written")
             continue
         try:
-            print(f"  blessed -> {golden.write(plan, args.golden)}")
+            print(f"  blessed -> {bless.write(plan, args.golden)}")
         except OSError as exc:  # a full disk: the previous golden file stays as it was
             refused += 1
             print(f"  not blessed: {exc}")
@@ -123,19 +126,18 @@ def cmd_bless(args) -> int:
 
 
 def cmd_run(args, extra: list[str]) -> int:
-    from harness import execute
-
+    from harness.run import environment, options
     try:
         spec = envs.by_id(args.env)
     except KeyError as exc:
         print(exc.args[0], file=sys.stderr)
         return EXIT_USAGE
     try:
-        doc = execute.run_environment(spec, args.python, execute.parse_run_args(extra))
-    except execute.UsageError as exc:  # a cases folder that is missing, empty or ambiguous
+        doc = environment.run_environment(spec, args.python, options.parse_run_args(extra))
+    except options.UsageError as exc:  # a cases folder that is missing, empty or ambiguous
         print(f"{args.env}: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except execute.EnvironmentBusy as exc:
+    except store.Busy as exc:
         print(f"{args.env}: {exc}", file=sys.stderr)
         return EXIT_INFRASTRUCTURE
     except OSError as exc:  # the results could not be written (a full disk, a read-only folder)
@@ -172,9 +174,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             return cmd_run(args, extra)
         if args.command == "bisect":
-            from harness import bisect
+            from harness.bisect import search
 
-            return bisect.run(args)
+            return search.run(args)
         return {"compare": cmd_compare, "bless": cmd_bless, "list": cmd_list}[args.command](args)
     except KeyboardInterrupt:
         return 130

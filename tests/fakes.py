@@ -3,7 +3,9 @@ environment. Real environments are exercised in test_real_envs.py."""
 
 import copy
 
-from harness import envs, execute, store
+from harness.core import store
+from harness.matrix import envs
+from harness.run import supervise
 
 
 def series(values, axis="epoch"):
@@ -39,7 +41,7 @@ def case(variants, invariants=(), claims=()):
 
 
 def result(env_id, cases, packages=None):
-    doc = execute.base_document(envs.by_id(env_id))
+    doc = supervise.base_document(envs.by_id(env_id))
     doc["fingerprint"] = {"packages": packages or {"tensorflow-cpu": "2.15.0", "numpy": "1.26.2"}, "cpu": {},
                           "env": {}}
     doc["versions"] = {"tensorflow": "2.15.0"}

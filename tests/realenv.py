@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from harness import envs, interpreters, locking
+from harness.matrix import envs, interpreters, locks
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -30,7 +30,7 @@ def env_python(env_id: str) -> str:
     folder = venv_dir(env_id)
     python = os.path.join(folder, "bin", "python")
     if not os.path.exists(python):
-        subprocess.run([*locking.uv_command(), "venv", "--quiet", "--python", base, folder], check=True)
-    subprocess.run([*locking.uv_command(), "pip", "sync", "--quiet", "--python", python, locking.lock_path(spec, ROOT)],
+        subprocess.run([*locks.uv_command(), "venv", "--quiet", "--python", base, folder], check=True)
+    subprocess.run([*locks.uv_command(), "pip", "sync", "--quiet", "--python", python, locks.lock_path(spec, ROOT)],
                    check=True)
     return python

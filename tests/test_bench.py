@@ -8,8 +8,9 @@ import pytest
 
 from bench import breakdown, floor, harness_runs, matrix_bench, scaling
 from bench.measure import children_peak_mb, run_measured
-from harness import envs, execute
 from harness.inenv.worker import discover, source_digest
+from harness.matrix import envs
+from harness.run import options
 
 ENV = "tf2.15-keras2"
 CASE = "samplewise_normalization"  # the cheapest case: a few layer calls, no training loop
@@ -43,7 +44,7 @@ def test_additive_growth_is_told_from_environments_slowing_each_other():
 
 
 def test_copies_of_a_case_differ_only_in_name(tmp_path):
-    path = execute.selected_cases(execute.RunOptions(only=(CASE,)))[CASE]
+    path = options.selected_cases(options.RunOptions(only=(CASE,)))[CASE]
     folder = scaling.copies_of_case(path, 3, str(tmp_path / "cases"))
     found = discover([folder])
     assert sorted(found) == [f"{CASE}_1", f"{CASE}_2", f"{CASE}_3"]
@@ -77,13 +78,13 @@ def read(path):
 @pytest.fixture(scope="module")
 def measured(tmp_path_factory):
     """The floor and a cold then an unchanged `nox -s matrix` (-j 2), one environment, one case."""
-    from harness import interpreters
+    from harness.matrix import interpreters
 
     spec = envs.by_id(ENV)
     if interpreters.resolve(spec.python) is None:
         pytest.skip(interpreters.explain_missing(spec.python))
     work = str(tmp_path_factory.mktemp("bench"))
-    case_file = execute.selected_cases(execute.RunOptions(only=(CASE,)))[CASE]
+    case_file = options.selected_cases(options.RunOptions(only=(CASE,)))[CASE]
     floored = floor.run_floor([spec], [case_file], os.path.join(work, "floor"))
     results, envdir = os.path.join(work, "results"), os.path.join(work, "nox")
     cold = harness_runs.run_matrix("cold", [ENV], work, envdir, 2, results, ["--case", CASE])

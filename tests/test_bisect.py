@@ -14,10 +14,14 @@ import sys
 
 import pytest
 
-from harness import bisect, bisect_envs, envs, execute, locking, releases, store
-from harness.bisect import Mark
-from harness.bisect_envs import Attempt
-from harness.status import Status
+from harness.bisect import candidates, releases
+from harness.bisect import search as bisect
+from harness.bisect.candidates import Attempt
+from harness.bisect.search import Mark
+from harness.core import store
+from harness.core.status import Status
+from harness.matrix import envs, locks
+from harness.run import environment, supervise
 from tests import fakes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -80,7 +84,7 @@ def release(version, day):
 
 def test_a_candidate_changes_one_pin_of_its_base():
     base = envs.by_id(BASE)
-    spec = bisect_envs.candidate_spec(base, "keras", release("3.1.0", "2024-03-18"))
+    spec = candidates.candidate_spec(base, "keras", release("3.1.0", "2024-03-18"))
     assert spec.requirements == ("tensorflow-cpu==2.16.1", "keras==3.1.0")
     assert (spec.python, spec.flavour, spec.env_vars) == (base.python, base.flavour, base.env_vars)
     assert spec.id == "keras-3.1.0-tf2.16-keras3.0"
@@ -89,35 +93,35 @@ def test_a_candidate_changes_one_pin_of_its_base():
 
 def test_a_candidate_is_resolved_as_of_the_later_of_its_upload_and_its_base():
     base = envs.by_id(BASE)  # its date: 2024-03-10
-    older = bisect_envs.candidate_spec(base, "keras", release("3.0.2", "2023-12-21"))
-    newer = bisect_envs.candidate_spec(base, "keras", release("3.3.3", "2024-04-26"))
+    older = candidates.candidate_spec(base, "keras", release("3.0.2", "2023-12-21"))
+    newer = candidates.candidate_spec(base, "keras", release("3.3.3", "2024-04-26"))
     assert older.exclude_newer == base.exclude_newer  # the base's pins must exist
     assert newer.exclude_newer == "2024-04-27"  # the candidate must exist
 
 
 def test_tensorflow_replaces_tensorflow_cpu_and_new_pins_are_added():
     reqs = envs.by_id("tf2.4-keras2").requirements
-    assert bisect_envs.requirements_with(reqs, "tensorflow", "2.3.1") == ("tensorflow==2.3.1",)
-    assert bisect_envs.requirements_with(reqs, "numpy", "1.19.2") == ("tensorflow-cpu==2.4.0", "numpy==1.19.2")
+    assert candidates.requirements_with(reqs, "tensorflow", "2.3.1") == ("tensorflow==2.3.1",)
+    assert candidates.requirements_with(reqs, "numpy", "1.19.2") == ("tensorflow-cpu==2.4.0", "numpy==1.19.2")
 
 
 def test_a_cached_result_is_reused_until_the_case_changes(tmp_path):
     cases = tmp_path / "cases"
     cases.mkdir()
     (cases / f"{CASE}.py").write_text("VARIANTS = {'a': {}}\n")
-    workspace = bisect_envs.Workspace(envs.by_id(BASE), "keras", CASE, case_dirs=(str(cases),),
+    workspace = candidates.Workspace(envs.by_id(BASE), "keras", CASE, case_dirs=(str(cases),),
                                       cache=str(tmp_path / "cache"), progress=lambda _: None)
     rel = release("3.1.0", "2024-03-18")
-    spec = bisect_envs.candidate_spec(workspace.base, "keras", rel)
-    lock = locking.lock_path(spec, workspace.cache)
+    spec = candidates.candidate_spec(workspace.base, "keras", rel)
+    lock = locks.lock_path(spec, workspace.cache)
     os.makedirs(os.path.dirname(lock))
     with open(lock, "w") as fh:
         fh.write("keras==3.1.0\n")
-    if bisect_envs.interpreters.resolve(spec.python) is None:
+    if candidates.interpreters.resolve(spec.python) is None:
         pytest.skip(f"no Python {spec.python} here")
     # What an earlier run of this candidate left: its results with the digests it ran with.
     options = workspace.run_options(spec)
-    inputs = execute.plan_environment(spec, options).inputs
+    inputs = environment.plan_environment(spec, options).inputs
     doc = result(1.0)
     doc["env"] = inputs.env
     doc["cases"][CASE].update(source_sha256=workspace.case_digest(), **inputs.stamp())
@@ -135,8 +139,8 @@ def test_a_failed_case_makes_the_version_untestable():
     doc = result(1.0)
     doc["cases"][CASE]["variants"]["a"] = {"status": "error", "error": {"type": "AttributeError",
                                                                         "message": "no attribute 'float_'"}}
-    assert bisect_envs.untestable(doc, CASE) == "a raised AttributeError: no attribute 'float_'"
-    assert bisect_envs.untestable(execute.unavailable_document(envs.by_id(BASE), "no wheel"), CASE) == \
+    assert candidates.untestable(doc, CASE) == "a raised AttributeError: no attribute 'float_'"
+    assert candidates.untestable(supervise.unavailable_document(envs.by_id(BASE), "no wheel"), CASE) == \
         "environment unavailable: no wheel"
 
 

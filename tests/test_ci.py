@@ -1,5 +1,5 @@
 """The CI files: the GitHub workflow is valid, pinned and free of injections; the GitLab
-pipeline is generated from harness/envs.py; the CI's steps, run here in order (list, two
+pipeline is generated from harness/matrix/envs.py; the CI's steps, run here in order (list, two
 environments on two "machines", merge, compare), give the verdicts of one nox run; results
 from another machine are compared within tolerance and the summary says the machines differ."""
 
@@ -16,7 +16,8 @@ import sysconfig
 import pytest
 import yaml
 
-from harness import cli, envs
+from harness import cli
+from harness.matrix import envs
 from tests import fakes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

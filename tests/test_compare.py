@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from harness.compare import compare_observable, first_divergence, compare_observables
-from harness.status import Status
-from harness.tolerances import Tolerance
+from harness.check.diff import compare_observable, compare_observables, first_divergence
+from harness.check.tolerances import Tolerance
+from harness.core.status import Status
 
 TOL = Tolerance(rtol=1e-4, atol=1e-6)
 

@@ -5,7 +5,7 @@ import re
 
 from packaging.version import Version
 
-from harness import envs, locking
+from harness.matrix import envs, locks
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -53,7 +53,7 @@ def test_cpu_wheels_where_the_release_offers_them():
 
 def test_every_environment_has_a_lock_made_for_it():
     for env in envs.select():
-        path = locking.lock_path(env, ROOT)
+        path = locks.lock_path(env, ROOT)
         text = open(path).read()
         assert f"# Lock for environment {env.id}:" in text
         assert f"resolved as of {env.exclude_newer}" in text
@@ -64,7 +64,7 @@ def test_every_environment_has_a_lock_made_for_it():
 
 
 def test_ids_are_safe_file_names():
-    from harness import store
+    from harness.core import store
 
     for env in envs.all_envs():
         store.document_path("results", env.id)

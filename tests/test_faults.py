@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import store
+from harness.core import store
 from tests.fault_cases import drive
 from tests.fault_cases.drive import KERAS2, KERAS3
 

@@ -15,7 +15,10 @@ import time
 
 import pytest
 
-from harness import envs, execute, incremental, locking, store
+from harness.core import store
+from harness.matrix import envs, locks
+from harness.run import incremental
+from harness.run import options as run_options
 from tests import fakes
 
 ENV = "tf2.15-keras2"
@@ -35,7 +38,7 @@ def cases(tmp_path):
 
 
 def inputs_for(folder, repeat=2):
-    files = execute.selected_cases(execute.RunOptions(case_dirs=(str(folder),)))
+    files = run_options.selected_cases(run_options.RunOptions(case_dirs=(str(folder),)))
     return incremental.collect_inputs(envs.by_id(ENV), files, repeat, ROOT)
 
 
@@ -55,7 +58,7 @@ def previous_for(inputs, broken=()):
 def test_inputs_are_content_digests(cases):
     inputs = inputs_for(cases)
     assert dict(inputs.cases)["a"] == incremental.file_digest(str(cases / "a.py"))
-    assert inputs.lock_sha256 == locking.lock_digest(envs.by_id(ENV), ROOT)
+    assert inputs.lock_sha256 == locks.lock_digest(envs.by_id(ENV), ROOT)
     assert inputs.runner_sha256 == incremental.runner_digest()
     assert inputs.stamp() == {"lock_sha256": inputs.lock_sha256, "runner_sha256": inputs.runner_sha256,
                               "repeat": 2}
@@ -129,7 +132,7 @@ def test_changed_environment_definition_reruns_everything(cases):
     previous = previous_for(inputs)
     previous["env"] = dict(previous["env"], env_vars={"TF_ENABLE_ONEDNN_OPTS": "0"})
     plan = incremental.plan(inputs, previous, None)
-    assert plan.whole == "the environment's definition changed (harness/envs.py)" and len(plan.run) == 2
+    assert plan.whole == "the environment's definition changed (harness/matrix/envs.py)" and len(plan.run) == 2
     retagged = dict(previous_for(inputs), env=dict(inputs.env, tags=["default", "nightly"]))
     assert incremental.plan(inputs, retagged, None).up_to_date  # tags select, they change no number
 
@@ -189,11 +192,11 @@ def test_merge_keeps_the_unchanged_cases_in_case_order(cases):
 def test_a_users_folder_replaces_the_builtin_cases(cases, monkeypatch):
     monkeypatch.delenv("HARNESS_CASES_DIR", raising=False)
     monkeypatch.delenv("HARNESS_WITH_BUILTIN_CASES", raising=False)
-    assert execute.parse_run_args([]).case_dirs == (execute.BUILTIN_CASES,)
-    assert execute.parse_run_args(["--cases-dir", str(cases)]).case_dirs == (str(cases),)
-    both = execute.parse_run_args(["--cases-dir", str(cases), "--with-builtin-cases"])
-    assert both.case_dirs == (execute.BUILTIN_CASES, str(cases))
-    assert {"a", "b", "linear_autoencoder"} <= set(execute.selected_cases(both))
+    assert run_options.parse_run_args([]).case_dirs == (run_options.BUILTIN_CASES,)
+    assert run_options.parse_run_args(["--cases-dir", str(cases)]).case_dirs == (str(cases),)
+    both = run_options.parse_run_args(["--cases-dir", str(cases), "--with-builtin-cases"])
+    assert both.case_dirs == (run_options.BUILTIN_CASES, str(cases))
+    assert {"a", "b", "linear_autoencoder"} <= set(run_options.selected_cases(both))
 
 
 def test_cases_folder_and_force_from_the_environment(cases, tmp_path, monkeypatch):
@@ -202,28 +205,28 @@ def test_cases_folder_and_force_from_the_environment(cases, tmp_path, monkeypatc
     (other / "c.py").write_text(CASE_A)
     monkeypatch.setenv("HARNESS_CASES_DIR", f"{cases}{os.pathsep}{other}")
     monkeypatch.setenv("HARNESS_FORCE", "1")
-    options = execute.parse_run_args(["--results", "x"])
+    options = run_options.parse_run_args(["--results", "x"])
     assert options.case_dirs == (str(cases), str(other)) and options.force
-    assert list(execute.selected_cases(options)) == ["a", "b", "c"]
-    assert execute.parse_run_args(["--cases-dir", str(other)]).case_dirs == (str(other),)  # the flag wins
+    assert list(run_options.selected_cases(options)) == ["a", "b", "c"]
+    assert run_options.parse_run_args(["--cases-dir", str(other)]).case_dirs == (str(other),)  # the flag wins
     monkeypatch.setenv("HARNESS_WITH_BUILTIN_CASES", "1")
     monkeypatch.setenv("HARNESS_FORCE", "0")
-    options = execute.parse_run_args([])
-    assert options.case_dirs[0] == execute.BUILTIN_CASES and not options.force
+    options = run_options.parse_run_args([])
+    assert options.case_dirs[0] == run_options.BUILTIN_CASES and not options.force
 
 
 def test_ambiguous_or_missing_case_folders_are_usage_errors(cases, tmp_path):
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "a.py").write_text(CASE_B)
-    with pytest.raises(execute.UsageError, match="two cases are named 'a'"):
-        execute.selected_cases(execute.RunOptions(case_dirs=(str(cases), str(tmp_path / "mine"))))
-    with pytest.raises(execute.UsageError, match="does not exist"):
-        execute.selected_cases(execute.RunOptions(case_dirs=(str(tmp_path / "nowhere"),)))
-    with pytest.raises(execute.UsageError, match="no case named c in"):
-        execute.selected_cases(execute.RunOptions(case_dirs=(str(cases),), only=("a", "c")))
+    with pytest.raises(run_options.UsageError, match="two cases are named 'a'"):
+        run_options.selected_cases(run_options.RunOptions(case_dirs=(str(cases), str(tmp_path / "mine"))))
+    with pytest.raises(run_options.UsageError, match="does not exist"):
+        run_options.selected_cases(run_options.RunOptions(case_dirs=(str(tmp_path / "nowhere"),)))
+    with pytest.raises(run_options.UsageError, match="no case named c in"):
+        run_options.selected_cases(run_options.RunOptions(case_dirs=(str(cases),), only=("a", "c")))
     (tmp_path / "empty").mkdir()
-    with pytest.raises(execute.UsageError, match="no case modules"):
-        execute.selected_cases(execute.RunOptions(case_dirs=(str(tmp_path / "empty"),)))
+    with pytest.raises(run_options.UsageError, match="no case modules"):
+        run_options.selected_cases(run_options.RunOptions(case_dirs=(str(tmp_path / "empty"),)))
 
 
 # -- a real environment through nox --------------------------------------------

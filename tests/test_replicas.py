@@ -7,7 +7,9 @@ import time
 
 import pytest
 
-from harness import envs, execute, replicas
+from harness.matrix import envs
+from harness.run import environment, replicas
+from harness.run import options as run_options
 from tests import fakes
 from tests.realenv import env_python
 
@@ -107,9 +109,9 @@ def paired(tmp_path_factory):
     (folder / "leaky.py").write_text(LEAKY)
     (folder / "clean.py").write_text(CLEAN)
     results = tmp_path_factory.mktemp("replica-results")
-    options = execute.RunOptions(case_dirs=(str(folder),), results_dir=str(results), repeat=2)
+    options = run_options.RunOptions(case_dirs=(str(folder),), results_dir=str(results), repeat=2)
     started = time.perf_counter()
-    doc = execute.run_environment(envs.by_id(ENV), python, options, progress=lambda _: None)
+    doc = environment.run_environment(envs.by_id(ENV), python, options, progress=lambda _: None)
     return doc, results, time.perf_counter() - started
 
 

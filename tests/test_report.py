@@ -13,9 +13,11 @@ from lxml import etree
 from lxml import html as lxml_html
 from markdown_it import MarkdownIt
 
-from harness import cli, envs, evaluate
+from harness import cli
+from harness.check import evaluate
+from harness.core.status import Outcome
+from harness.matrix import envs
 from harness.report import escape, plots, write
-from harness.status import Outcome
 from tests import fakes
 
 HOSTILE_CASE = '<script>alert("case")</script>|`x`&amp;\nsecond line'

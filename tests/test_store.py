@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from harness import store
+from harness.core import store
 
 
 def good(kind=store.RESULTS_KIND, version=store.SCHEMA_VERSION):

@@ -8,7 +8,8 @@ import sys
 import pytest
 from packaging.version import Version
 
-from harness import cli, envs, locking, sweeps
+from harness import cli
+from harness.matrix import envs, locks, sweeps
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -53,7 +54,7 @@ def test_backends_sweep_runs_the_reference_keras_on_another_backend():
 
 @pytest.mark.parametrize("env", sweeps.SWEEPS, ids=lambda e: e.id)
 def test_every_sweep_environment_has_a_lock_made_for_it(env):
-    with open(locking.lock_path(env, ROOT)) as fh:
+    with open(locks.lock_path(env, ROOT)) as fh:
         text = fh.read()
     assert f"# Lock for environment {env.id}:" in text
     assert f"resolved as of {env.exclude_newer}" in text

@@ -1,4 +1,4 @@
-"""tox: the matrix environments come from harness/envs.py through toxfile.py, named as nox
+"""tox: the matrix environments come from harness/matrix/envs.py through toxfile.py, named as nox
 names them; each installs its lock on its own Python and runs the harness's supervisor;
 `tox -e` and `tox p` write results that one `compare` turns into one report."""
 
@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from harness import envs, interpreters, locking
+from harness.matrix import envs, interpreters, locks
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PAIR = ["tf2.15-keras2", "tf2.21-keras3.13"]
@@ -62,7 +62,7 @@ def test_a_matrix_environment_installs_its_lock_on_its_python_and_runs_the_super
     conf = config(spec.id, "base_python", "deps", "commands", "package", "runner", "labels", "change_dir")
     python = interpreters.resolve(spec.python)
     assert conf["base_python"] == (python or f"python{spec.python}")
-    assert conf["deps"] == f"-r {locking.lock_path(spec, ROOT)}"
+    assert conf["deps"] == f"-r {locks.lock_path(spec, ROOT)}"
     assert conf["package"] == "skip" and conf["runner"] == "uv-venv-runner" and conf["labels"] == "matrix"
     assert conf["change_dir"] == ROOT
     host, *rest = conf["commands"].split(" ")

@@ -12,10 +12,10 @@ from __future__ import annotations
 import datetime
 import re
 
+from harness.check.verdicts import Verdict
+from harness.core.status import Outcome
 from harness.report import escape, model, plots
 from harness.report.model import Cell, ReportModel
-from harness.status import Outcome
-from harness.verdicts import Verdict
 
 e = escape.html_text
 

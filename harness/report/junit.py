@@ -14,10 +14,10 @@ from __future__ import annotations
 import math
 import xml.etree.ElementTree as ET
 
-from harness.evaluate import Evaluation
+from harness.check.evaluate import Evaluation
+from harness.check.verdicts import Verdict
+from harness.core.status import Outcome, Status
 from harness.report.escape import xml_text
-from harness.status import Outcome, Status
-from harness.verdicts import Verdict
 
 FAILURE_TYPES = {Outcome.REGRESSION: "regression", Outcome.MISSING: "missing-golden",
                  Outcome.NONDETERMINISTIC: "nondeterministic"}

@@ -7,10 +7,10 @@ Every string from results, case names or package strings goes through
 
 from __future__ import annotations
 
+from harness.core.status import Outcome
 from harness.report import model
 from harness.report.escape import md_cell
 from harness.report.model import ReportModel
-from harness.status import Outcome
 
 MAX_ITEMS = 40  # flagged rows; the rest are counted (index.html and summary.json have them all)
 MESSAGE_LIMIT = 320  # characters of one explanation

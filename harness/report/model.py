@@ -11,10 +11,12 @@ import dataclasses
 import math
 import shlex
 
-from harness import envs, fingerprints, summary
-from harness.evaluate import Evaluation
-from harness.status import Outcome, Status
-from harness.verdicts import Verdict
+from harness.check import fingerprints
+from harness.check.evaluate import Evaluation
+from harness.check.verdicts import Verdict
+from harness.core.status import Outcome, Status
+from harness.matrix import envs
+from harness.report import text
 
 LINEAGE_TITLES = {
     envs.BUNDLED: "TensorFlow with its bundled tf.keras (Keras 2)",
@@ -142,7 +144,7 @@ def _cell(env: str, case: str, verdicts: list[Verdict]) -> Cell:
     flagged = sorted((v for v in verdicts if v.outcome not in (Outcome.PASS, Outcome.INFO)),
                      key=lambda v: CELL_STATES.index(_STATE_OF_OUTCOME.get(v.outcome, "pass")))
     notes = tuple(v.message for v in flagged + drift + claims)
-    return Cell(env, case, state, summary.MARK[golden.status] if golden else "", tuple(badges), notes)
+    return Cell(env, case, state, text.MARK[golden.status] if golden else "", tuple(badges), notes)
 
 
 def _env_row(spec: envs.EnvSpec, ev: Evaluation, env_verdict: Verdict | None, previous: str | None) -> EnvRow:
@@ -175,7 +177,7 @@ def _env_row(spec: envs.EnvSpec, ev: Evaluation, env_verdict: Verdict | None, pr
 
 def _sections(ev: Evaluation) -> tuple[Section, ...]:
     out = []
-    for outcome, title in summary.SECTIONS:
+    for outcome, title in text.SECTIONS:
         if outcome == Outcome.MISSING:
             continue  # grouped per case instead: one bless command each
         items = tuple(ev.by_outcome(outcome))
@@ -204,7 +206,7 @@ def _claims(ev: Evaluation) -> tuple[ClaimRow, ...]:
                 declared.setdefault((case, str(claim.get("name"))), str(claim.get("text", "")))
     index = {(v.case, v.check[len("claim:"):], v.env): v for v in ev.verdicts if v.check.startswith("claim:")}
     rows = []
-    for (case, name), text in sorted(declared.items()):
+    for (case, name), claim_text in sorted(declared.items()):
         per_env = []
         for spec in ev.specs:
             v = index.get((case, name, spec.id))
@@ -212,7 +214,7 @@ def _claims(ev: Evaluation) -> tuple[ClaimRow, ...]:
                 continue
             state = "unmeasured" if v.status == Status.MISSING else ("holds" if v.status.agrees else "fails")
             per_env.append((spec.id, state, v.message))
-        rows.append(ClaimRow(case, name, text, tuple(per_env)))
+        rows.append(ClaimRow(case, name, claim_text, tuple(per_env)))
     return tuple(rows)
 
 
@@ -242,7 +244,7 @@ def build(ev: Evaluation) -> ReportModel:
     drift = tuple(v for v in ev.verdicts if v.check == "drift:previous" and v.status == Status.DRIFT
                   and v.outcome == Outcome.INFO)
     return ReportModel(
-        ev=ev, verdict=summary.verdict_line(ev), exit_code=ev.exit_code,
+        ev=ev, verdict=text.verdict_line(ev), exit_code=ev.exit_code,
         counts={o: len(ev.by_outcome(o)) for o in Outcome}, lineages=lineages(ev.specs),
         env_rows=tuple(rows), cells=cells, sections=_sections(ev), missing=_missing(ev), drift=drift,
         claims=_claims(ev),

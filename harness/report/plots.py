@@ -26,7 +26,7 @@ import dataclasses
 import numpy as np
 from matplotlib import colormaps
 
-from harness.evaluate import Evaluation
+from harness.check.evaluate import Evaluation
 from harness.report import model, pool
 from harness.report.canvas import SmallMultiples, legend_rows, limits
 

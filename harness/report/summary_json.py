@@ -33,9 +33,9 @@ from __future__ import annotations
 import json
 import math
 
-from harness import summary
-from harness.evaluate import Evaluation
-from harness.status import Outcome
+from harness.check.evaluate import Evaluation
+from harness.core.status import Outcome
+from harness.report import text
 
 SCHEMA = "tfrepro-summary"
 VERSION = 1
@@ -65,7 +65,7 @@ def build(ev: Evaluation) -> dict:
     data = {
         "schema": SCHEMA,
         "version": VERSION,
-        "verdict": summary.verdict_line(ev),
+        "verdict": text.verdict_line(ev),
         "exit_code": ev.exit_code,
         "counts": {o.value: len(ev.by_outcome(o)) for o in Outcome},
         "environments": [

@@ -8,7 +8,7 @@ import os
 import tempfile
 import time
 
-from harness.evaluate import Evaluation
+from harness.check.evaluate import Evaluation
 from harness.report import html, junit, markdown, model, summary_json
 
 FILES = ("index.html", "report.md", "junit.xml", "summary.json")

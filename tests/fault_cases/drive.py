@@ -9,7 +9,8 @@ import os
 import subprocess
 import sys
 
-from harness import envs, execute
+from harness.matrix import envs
+from harness.run import environment
 from tests.realenv import env_python
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -32,9 +33,9 @@ def case_dir(name: str) -> str:
 
 def run_env(env_id: str, case_dirs: list[str], results: str, **options) -> dict:
     """Run ``case_dirs`` (only those) in the real environment ``env_id``."""
-    opts = execute.RunOptions(case_dirs=tuple(str(d) for d in case_dirs), results_dir=str(results),
+    opts = options.RunOptions(case_dirs=tuple(str(d) for d in case_dirs), results_dir=str(results),
                               force=True, **options)
-    return execute.run_environment(envs.by_id(env_id), python_of(env_id), opts, progress=lambda _: None)
+    return environment.run_environment(envs.by_id(env_id), python_of(env_id), opts, progress=lambda _: None)
 
 
 def harness(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from harness import store
-from harness.status import Status
-from harness.verdicts import compare_case
+from harness.check.verdicts import compare_case
+from harness.core import store
+from harness.core.status import Status
 
 
 @dataclasses.dataclass(frozen=True)

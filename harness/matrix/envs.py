@@ -178,7 +178,7 @@ REFERENCE_ENV = "tf2.21-keras3.13"
 
 
 def all_envs() -> tuple[EnvSpec, ...]:
-    from harness import sweeps  # optional sets, kept apart from the default
+    from harness.matrix import sweeps  # optional sets, kept apart from the default
 
     return DEFAULT_MATRIX + sweeps.SWEEPS
 

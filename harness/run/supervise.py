@@ -1,17 +1,13 @@
-"""Run the cases of one environment in its interpreter, and write its results.
+"""Supervise one worker process from outside, and turn its event stream into a results document.
 
 The worker (harness.inenv.worker) runs inside the pinned environment and streams
-events; this module watches it from outside. A case that hangs is killed at its
-timeout, one that crashes the interpreter or outgrows the memory limit is noticed
-here, and the worker is restarted for the cases still to run. Whatever happens,
-the environment ends with one results file, written atomically.
+events; this module watches it. A case that hangs is killed at its timeout, one
+that crashes the interpreter or outgrows the memory limit is noticed here, and the
+worker is restarted for the cases still to run.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
-import dataclasses
-import fcntl
 import json
 import os
 import selectors
@@ -19,104 +15,15 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable
 
-from harness import __version__, envs, incremental, replicas, store
+from harness import __version__, config
+from harness.core import store
 from harness.inenv import determinism
-from harness.inenv.worker import discover, source_digest
+from harness.inenv.worker import source_digest
+from harness.matrix import envs
+from harness.run.options import RunOptions
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILTIN_CASES = os.path.join(ROOT, "cases")
-# Keras 3.0 to 3.6 trace every train_on_batch call anew: their deep_saturation takes
-# about two and a half minutes on an idle machine, much longer beside other work.
-DEFAULT_CASE_TIMEOUT = float(os.environ.get("HARNESS_CASE_TIMEOUT", "1800"))
-DEFAULT_MEMORY_LIMIT_MB = float(os.environ.get("HARNESS_MEMORY_LIMIT_MB", "8192"))
 LOG_TAIL_LINES = 15
-
-
-@dataclasses.dataclass
-class RunOptions:
-    case_dirs: tuple[str, ...] = (BUILTIN_CASES,)
-    only: tuple[str, ...] = ()
-    repeat: int = 2
-    case_timeout: float = DEFAULT_CASE_TIMEOUT
-    memory_limit_mb: float = DEFAULT_MEMORY_LIMIT_MB
-    results_dir: str = os.path.join(ROOT, "results")
-    force: bool = False  # run even what is up to date (see harness.incremental)
-
-
-class UsageError(ValueError):
-    """Run options that cannot work (a missing cases folder, two cases of one name)."""
-
-
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() not in ("", "0", "no", "false")
-
-
-def parse_run_args(argv: list[str]) -> RunOptions:
-    """Run options from a session's posargs; unknown arguments belong to compare.
-
-    A user's cases folder (--cases-dir, repeatable, or HARNESS_CASES_DIR, several
-    joined with ':') replaces the built-in cases: someone checking their own model
-    wants their verdicts, not ours. --with-builtin-cases (HARNESS_WITH_BUILTIN_CASES=1)
-    runs ours too. --force (HARNESS_FORCE=1) re-runs what is up to date."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="nox -s matrix --", add_help=False)
-    parser.add_argument("--case", action="append", default=[], dest="only")
-    parser.add_argument("--cases-dir", action="append", default=[])
-    parser.add_argument("--with-builtin-cases", action="store_true")
-    parser.add_argument("--force", action="store_true")
-    parser.add_argument("--results", default=os.environ.get("HARNESS_RESULTS"))
-    parser.add_argument("--case-timeout", type=float, default=DEFAULT_CASE_TIMEOUT)
-    parser.add_argument("--repeat", type=int, default=2)
-    args, _ = parser.parse_known_args(argv)
-    options = RunOptions(only=tuple(args.only), case_timeout=args.case_timeout, repeat=args.repeat,
-                         force=args.force or _env_flag("HARNESS_FORCE"))
-    user_dirs = args.cases_dir or [d for d in os.environ.get("HARNESS_CASES_DIR", "").split(os.pathsep) if d]
-    if user_dirs:
-        with_builtin = args.with_builtin_cases or _env_flag("HARNESS_WITH_BUILTIN_CASES")
-        options.case_dirs = ((BUILTIN_CASES,) if with_builtin else ()) + tuple(
-            os.path.abspath(os.path.expanduser(d)) for d in user_dirs)
-    if args.results:
-        options.results_dir = os.path.abspath(args.results)
-    return options
-
-
-def selected_cases(options: RunOptions) -> dict[str, str]:
-    """Case name -> module path for this run; a clear UsageError where that is ambiguous."""
-    for folder in options.case_dirs:
-        if not os.path.isdir(folder):
-            raise UsageError(f"cases folder {folder} does not exist (--cases-dir / HARNESS_CASES_DIR)")
-    # The worker lets an earlier folder's case win silently; two cases of one name
-    # would share one results entry and one golden entry, so refuse that here.
-    owners: dict[str, list[str]] = {}
-    for folder in options.case_dirs:
-        for name, path in discover([folder]).items():
-            owners.setdefault(name, []).append(path)
-    clashes = {name: paths for name, paths in owners.items() if len(paths) > 1}
-    if clashes:
-        name, paths = min(clashes.items())
-        raise UsageError(f"two cases are named {name!r}: {' and '.join(paths)}; rename yours")
-    found = discover(list(options.case_dirs))
-    if not found:
-        raise UsageError(f"no case modules (*.py) in {', '.join(options.case_dirs)}")
-    unknown = [name for name in options.only if name not in found]
-    if unknown:
-        raise UsageError(f"no case named {', '.join(unknown)} in {', '.join(options.case_dirs)}")
-    return {name: path for name, path in found.items() if not options.only or name in options.only}
-
-
-def plan_environment(spec: envs.EnvSpec, options: RunOptions) -> incremental.Plan:
-    """Which cases of ``spec`` need running, from results/<env>.json alone (cheap:
-    nox calls this before it syncs the virtualenv)."""
-    inputs = incremental.collect_inputs(spec, selected_cases(options), options.repeat, ROOT)
-    previous, unusable = incremental.read_previous(options.results_dir, spec.id)
-    return incremental.plan(inputs, previous, unusable, force=options.force, partial=bool(options.only))
-
-
-class EnvironmentBusy(RuntimeError):
-    pass
 
 
 def base_document(spec: envs.EnvSpec) -> dict:
@@ -167,7 +74,7 @@ def _describe_exit(code: int | None) -> str:
     return f"exited with code {code}"
 
 
-class _Supervisor:
+class Supervisor:
     """One environment's worker process(es) and the results they stream."""
 
     def __init__(self, spec: envs.EnvSpec, python: str, options: RunOptions, log_path: str,
@@ -222,13 +129,13 @@ class _Supervisor:
         read_fd, write_fd = os.pipe()
         env = dict(os.environ)
         env.update(determinism.process_env(dict(self.spec.env_vars)))
-        env["PYTHONPATH"] = ROOT
+        env["PYTHONPATH"] = config.ROOT
         env.pop("VIRTUAL_ENV", None)
         self._spawned = time.time()
         try:
             with open(self.log_path, "a") as log:
                 proc = subprocess.Popen(
-                    self._command(write_fd, remaining), cwd=ROOT, env=env, pass_fds=(write_fd,),
+                    self._command(write_fd, remaining), cwd=config.ROOT, env=env, pass_fds=(write_fd,),
                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 )
         except OSError as exc:  # no such interpreter, not executable: the environment is unusable
@@ -371,100 +278,3 @@ class _Supervisor:
         self.doc["error"] = error
         for name in self.cases:
             self.finished.add(name)
-
-
-def run_environment(spec: envs.EnvSpec, python: str, options: RunOptions | None = None,
-                    progress: Callable[[str], None] = print, plan: incremental.Plan | None = None) -> dict:
-    """Run the cases of ``spec`` that are not up to date with ``python``, and write
-    results/<env>.json with them and the earlier results still valid."""
-    options = options or RunOptions()
-    os.makedirs(options.results_dir, exist_ok=True)
-    path = store.document_path(options.results_dir, spec.id)
-    with _exclusive(path):
-        plan = plan or plan_environment(spec, options)
-        progress(f"{spec.id}: {plan.describe()}")
-        if plan.up_to_date:
-            return _keep_up_to_date(path, plan)
-        log_path = path[: -len(".json")] + ".log"
-        open(log_path, "w").close()
-        files = selected_cases(options)
-        to_run = {case: files[case] for case, _ in plan.run}
-        doc = _run_workers(spec, python, options, log_path, to_run, plan.inputs.stamp())
-        previous, _ = incremental.read_previous(options.results_dir, spec.id)
-        doc = incremental.merge(doc, previous, plan)
-        store.write_json(path, doc)
-    progress(f"{spec.id}: wrote {os.path.relpath(path, ROOT)}")
-    return doc
-
-
-def _run_workers(spec: envs.EnvSpec, python: str, options: RunOptions, log_path: str,
-                 cases: dict[str, str], stamp: dict) -> dict:
-    """One worker, or with the determinism check two side by side (harness.replicas):
-    the second makes the repeat runs on the other core, in reverse order."""
-    if options.repeat < 2:
-        return _Supervisor(spec, python, options, log_path, cases, stamp).run()
-    second_log = log_path[: -len(".log")] + ".repeat.log"
-    open(second_log, "w").close()
-    stop = threading.Event()
-    pair = [_Supervisor(spec, python, options, log_path, cases, stamp, stop=stop),
-            _Supervisor(spec, python, options, second_log, cases, stamp, runs=options.repeat - 1, reverse=True,
-                        stop=stop)]
-    with concurrent.futures.ThreadPoolExecutor(len(pair)) as pool:
-        futures = [pool.submit(supervisor.run) for supervisor in pair]
-        try:
-            # In steps, so that Ctrl-C reaches this thread and stops both workers.
-            while concurrent.futures.wait(futures, timeout=0.5).not_done:
-                pass
-        except BaseException:
-            stop.set()
-            raise
-        first, second = (future.result() for future in futures)
-    return replicas.merge(first, second, options.repeat)
-
-
-def skip_environment(spec: envs.EnvSpec, options: RunOptions, plan: incremental.Plan) -> dict:
-    """An up-to-date environment runs nothing (nox calls this instead of syncing)."""
-    path = store.document_path(options.results_dir, spec.id)
-    with _exclusive(path):
-        return _keep_up_to_date(path, plan)
-
-
-def _keep_up_to_date(path: str, plan: incremental.Plan) -> dict:
-    # Only cases that no selected folder has any more leave the results.
-    previous, _ = incremental.read_previous(os.path.dirname(path), plan.env)
-    if previous is not None and plan.drop:
-        previous = incremental.without_dropped(previous, plan)
-        store.write_json(path, previous)
-    return previous or {}
-
-
-def write_unavailable(spec: envs.EnvSpec, reason: str, results_dir: str | None = None) -> str:
-    folder = results_dir or RunOptions().results_dir
-    os.makedirs(folder, exist_ok=True)  # the first thing a run writes may be this
-    path = store.document_path(folder, spec.id)
-    with _exclusive(path):
-        store.write_json(path, unavailable_document(spec, reason))
-    return path
-
-
-class _exclusive:
-    """One writer per environment's results: a second run at once fails clearly."""
-
-    def __init__(self, path: str):
-        self.lock_path = os.path.join(os.path.dirname(path), "." + os.path.basename(path) + ".lock")
-
-    def __enter__(self):
-        self.fh = open(self.lock_path, "a+")
-        try:
-            fcntl.flock(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self.fh.close()
-            raise EnvironmentBusy(
-                f"another run is writing {self.lock_path[:-5].replace('/.', '/')} right now; "
-                "wait for it or use a separate --results folder"
-            ) from None
-        return self
-
-    def __exit__(self, *exc):
-        fcntl.flock(self.fh, fcntl.LOCK_UN)
-        self.fh.close()

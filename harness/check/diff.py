@@ -11,8 +11,8 @@ import math
 
 import numpy as np
 
-from harness import tolerances
-from harness.status import Status, worst
+from harness.check import tolerances
+from harness.core.status import Status, worst
 
 
 @dataclasses.dataclass(frozen=True)

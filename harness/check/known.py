@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+
 import tomllib
 
-from harness.status import Outcome, Status
-from harness.verdicts import Verdict
+from harness.check.verdicts import Verdict
+from harness.core.status import Outcome, Status
 
 FAILING = (Outcome.REGRESSION, Outcome.ERROR, Outcome.NONDETERMINISTIC, Outcome.MISSING)
 

@@ -25,7 +25,7 @@ the default matrix, and locked in locks/<id>.txt (``nox -s lock -- <id>``).
 
 from __future__ import annotations
 
-from harness.envs import KERAS3, TF_KERAS, EnvSpec
+from harness.matrix.envs import KERAS3, TF_KERAS, EnvSpec
 
 SWEEP = "sweep"  # every optional environment
 KERAS3_SWEEP = "keras3-sweep"

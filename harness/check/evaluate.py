@@ -9,10 +9,18 @@ import shlex
 
 from packaging.version import Version
 
-from harness import envs, fingerprints, known, store
-from harness.status import EXIT_CODES, Outcome, Status
-from harness.verdicts import (Verdict, claim_verdicts, compare_case, explain, invariant_verdicts,
-                              run_verdicts)
+from harness.check import fingerprints, known
+from harness.check.verdicts import (
+    Verdict,
+    claim_verdicts,
+    compare_case,
+    explain,
+    invariant_verdicts,
+    run_verdicts,
+)
+from harness.core import store
+from harness.core.status import EXIT_CODES, Outcome, Status
+from harness.matrix import envs
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.evaluate import Evaluation
-from harness.status import Outcome, Status
+from harness.check.evaluate import Evaluation
+from harness.core.status import Outcome, Status
 
 SECTIONS = (
     (Outcome.REGRESSION, "REGRESSIONS (golden drift, broken invariants)"),

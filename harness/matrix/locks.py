@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 
-from harness import envs, interpreters
+from harness.matrix import envs, interpreters
 
 LOCK_DIR = "locks"
 PLATFORM = "x86_64-unknown-linux-gnu"

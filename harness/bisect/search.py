@@ -28,11 +28,14 @@ import os
 import sys
 from collections.abc import Callable
 
-from harness import envs, execute, fingerprints, releases
-from harness.bisect_envs import DEFAULT_CACHE, Attempt, Workspace
-from harness.compare import Divergence
-from harness.status import EXIT_USAGE, Status
-from harness.verdicts import compare_case, explain
+from harness.bisect import releases
+from harness.bisect.candidates import DEFAULT_CACHE, Attempt, Workspace
+from harness.check import fingerprints
+from harness.check.diff import Divergence
+from harness.check.verdicts import compare_case, explain
+from harness.core.status import EXIT_USAGE, Status
+from harness.matrix import envs
+from harness.run import options
 
 SUMMARY_CHARS = 160  # per tested version in the final table; the progress lines carry the whole text
 EXIT_FOUND = 0
@@ -231,13 +234,13 @@ def run(args: argparse.Namespace, fetch: Callable[[str], list[releases.Release]]
         print(f"bisect: {exc.args[0]}", file=sys.stderr)
         return EXIT_USAGE
     # The cases folders follow the matrix's rules (a folder of yours replaces the built-in cases).
-    run_options = execute.parse_run_args([f"--cases-dir={d}" for d in args.cases_dir])
+    run_options = options.parse_run_args([f"--cases-dir={d}" for d in args.cases_dir])
     timeout = {} if args.case_timeout is None else {"case_timeout": args.case_timeout}
     workspace = Workspace(base=base, package=args.package, case=args.case, cache=os.path.abspath(args.cache),
                           case_dirs=run_options.case_dirs, repeat=args.repeat, force=args.force, **timeout)
     try:
         workspace.case_digest()
-    except (KeyError, execute.UsageError) as exc:
+    except (KeyError, options.UsageError) as exc:
         print(f"bisect: {exc.args[0]}", file=sys.stderr)
         return EXIT_USAGE
     by_version = {r.version: r for r in chosen}

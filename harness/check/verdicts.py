@@ -11,9 +11,9 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from harness import compare, fingerprints
-from harness.compare import Divergence, ObservableDiff
-from harness.status import Outcome, Status, worst
+from harness.check import diff
+from harness.check.diff import Divergence, ObservableDiff
+from harness.core.status import Outcome, Status, worst
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,18 +129,18 @@ def _same_invariant(env, case, doc, inv, tol, check) -> Verdict:
                        f"invariant '{inv['name']}' cannot be checked: {inv['a'] if not a else inv['b']} "
                        "has no values (see the run verdict).")
     if ":" in inv["a"]:  # two different observables: compare them as one pair
-        (na, oa), (nb, ob) = next(iter(a.items())), next(iter(b.items()))
-        diffs = compare.compare_observables({na: oa}, {na: ob}, tol, names=[na], bitwise=inv["bitwise"])
+        (na, oa), (_, ob) = next(iter(a.items())), next(iter(b.items()))
+        diffs = diff.compare_observables({na: oa}, {na: ob}, tol, names=[na], bitwise=inv["bitwise"])
         label = f"{inv['a']} vs {inv['b']}"
     else:
         names = inv.get("observables") or [n for n in a if n in b]
-        diffs = compare.compare_observables(a, b, tol, names=names, bitwise=inv["bitwise"])
+        diffs = diff.compare_observables(a, b, tol, names=names, bitwise=inv["bitwise"])
         label = f"{va} vs {vb}"
-    status = compare.overall(diffs)
+    status = diff.overall(diffs)
     if status.agrees:
         return Verdict(env, case, check, status, Outcome.PASS,
                        f"invariant '{inv['name']}' holds in {env} ({status.value}).", diffs=tuple(diffs))
-    divergence = compare.first_divergence(diffs, a if ":" not in inv["a"] else {}, Status.DRIFT)
+    divergence = diff.first_divergence(diffs, a if ":" not in inv["a"] else {}, Status.DRIFT)
     worst_diff = max((d for d in diffs if d.status == status), key=lambda d: d.max_rel)
     return Verdict(
         env, case, check, status, Outcome.REGRESSION,
@@ -213,8 +213,8 @@ def compare_case(before: dict, after: dict, case: str) -> tuple[Status, list[tup
             statuses.append(status)
             per_variant.append((variant, [ObservableDiff("*", status, note="no values on one side")]))
             continue
-        diffs = compare.compare_observables(b["observables"], a["observables"], tol)
-        statuses.append(compare.overall(diffs))
+        diffs = diff.compare_observables(b["observables"], a["observables"], tol)
+        statuses.append(diff.overall(diffs))
         per_variant.append((variant, diffs))
     return worst(statuses), per_variant
 
@@ -228,5 +228,5 @@ def explain(before: dict, after: dict, case: str, per_variant, status: Status) -
     diffs = dict(per_variant)[variant]
     obs = (_variants(after, case).get(variant) or {}).get("observables") or {}
     threshold = Status.DRIFT if status == Status.DRIFT else Status.CLOSE
-    divergence = compare.first_divergence(diffs, obs, threshold)
+    divergence = diff.first_divergence(diffs, obs, threshold)
     return f"{variant}: {biggest.describe()}", divergence, variant

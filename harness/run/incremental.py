@@ -19,9 +19,11 @@ import hashlib
 import json
 import os
 
-from harness import envs, locking, store
+from harness import config
+from harness.core import store
+from harness.matrix import envs, locks
 
-RUNNER_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "inenv")
+RUNNER_DIR = config.RUNNER_DIR
 FORCE_HINT = "--force or HARNESS_FORCE=1 re-runs it"
 
 
@@ -57,7 +59,7 @@ class RunInputs:
 def collect_inputs(spec: envs.EnvSpec, case_files: dict[str, str], repeat: int, root: str) -> RunInputs:
     return RunInputs(
         env=json.loads(json.dumps(spec.to_json())),  # as read back: tuples become lists
-        lock_sha256=locking.lock_digest(spec, root),
+        lock_sha256=locks.lock_digest(spec, root),
         runner_sha256=runner_digest(),
         repeat=repeat,
         cases=tuple((name, file_digest(path)) for name, path in case_files.items()),
@@ -127,7 +129,7 @@ def plan(inputs: RunInputs, previous: dict | None, unusable: str | None, force: 
         others = tuple(c for c in (previous or {}).get("cases", {}) if c not in selected) if partial else ()
         return Plan(env_id, inputs, tuple((c, whole) for c, _ in inputs.cases), others, (), whole)
     if _definition(previous.get("env") or {}) != _definition(inputs.env):
-        whole = "the environment's definition changed (harness/envs.py)"
+        whole = "the environment's definition changed (harness/matrix/envs.py)"
         return Plan(env_id, inputs, tuple((c, whole) for c, _ in inputs.cases), (), (), whole)
     old = previous["cases"]
     run, keep = [], []

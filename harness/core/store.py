@@ -9,6 +9,7 @@ a verdict.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -94,3 +95,30 @@ def read_document(path: str, kind: str) -> dict:
     if not isinstance(data.get("cases"), dict):
         raise DocumentError(f"{path}: has no 'cases' table")
     return data
+
+
+class Busy(RuntimeError):
+    """Another process holds the lock of a document (a run or a bless of the same environment)."""
+
+
+class exclusive:
+    """One writer per environment's results: a second run at once fails clearly."""
+
+    def __init__(self, path: str):
+        self.lock_path = os.path.join(os.path.dirname(path), "." + os.path.basename(path) + ".lock")
+
+    def __enter__(self):
+        self.fh = open(self.lock_path, "a+")
+        try:
+            fcntl.flock(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.fh.close()
+            raise Busy(
+                f"another run is writing {self.lock_path[:-5].replace('/.', '/')} right now; "
+                "wait for it or use a separate --results folder"
+            ) from None
+        return self
+
+    def __exit__(self, *exc):
+        fcntl.flock(self.fh, fcntl.LOCK_UN)
+        self.fh.close()

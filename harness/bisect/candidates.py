@@ -1,7 +1,7 @@
 """Intermediate environments for bisect: built on demand, cached, run for one case.
 
 A candidate is the base environment with one pin changed. It is resolved like the
-matrix's locks (``uv pip compile --exclude-newer``, through harness.locking) as of
+matrix's locks (``uv pip compile --exclude-newer``, through harness.matrix.locks) as of
 the later of two days: the base environment's date, so its other pins exist, and
 the day after the candidate's upload, so the candidate exists. Every candidate
 older than the base therefore gets the same index snapshot, and only the bisected
@@ -26,13 +26,16 @@ from collections.abc import Callable
 
 from packaging.utils import canonicalize_name as _canonical
 
-from harness import execute, interpreters, locking, store
-from harness.envs import EnvSpec
+from harness import config
+from harness.bisect.releases import Release
+from harness.core import store
 from harness.inenv.worker import source_digest
-from harness.releases import Release
+from harness.matrix import interpreters, locks
+from harness.matrix.envs import EnvSpec
+from harness.run import environment, options
 
 # Not .nox/bisect: that is the nox session's own virtualenv, which nox may clear.
-DEFAULT_CACHE = os.path.join(execute.ROOT, ".nox", "bisect-candidates")
+DEFAULT_CACHE = os.path.join(config.ROOT, ".nox", "bisect-candidates")
 # tensorflow and tensorflow-cpu are one framework in two wheels: a pin of one replaces the other.
 ALIASES = ({"tensorflow", "tensorflow-cpu"},)
 REASON_CHARS = 700
@@ -90,16 +93,16 @@ class Workspace:
     base: EnvSpec
     package: str
     case: str
-    case_dirs: tuple[str, ...] = execute.RunOptions().case_dirs
+    case_dirs: tuple[str, ...] = options.RunOptions().case_dirs
     cache: str = DEFAULT_CACHE
     repeat: int = 1
-    case_timeout: float = execute.DEFAULT_CASE_TIMEOUT
+    case_timeout: float = options.DEFAULT_CASE_TIMEOUT
     force: bool = False  # run again even where cached results still hold
     progress: Callable[[str], None] = print
 
     def case_digest(self) -> str:
-        """The case source's sha256; KeyError or execute.UsageError when it cannot be found."""
-        found = execute.selected_cases(execute.RunOptions(case_dirs=self.case_dirs))
+        """The case source's sha256; KeyError or options.UsageError when it cannot be found."""
+        found = options.selected_cases(options.RunOptions(case_dirs=self.case_dirs))
         if self.case not in found:
             raise KeyError(f"no case {self.case!r} in {', '.join(self.case_dirs)}")
         return source_digest(found[self.case])
@@ -108,7 +111,7 @@ class Workspace:
         return os.path.join(self.cache, spec.id)
 
     def results_dir(self, spec: EnvSpec) -> str:
-        lock = (locking.lock_digest(spec, self.cache) or "nolock")[:12]
+        lock = (locks.lock_digest(spec, self.cache) or "nolock")[:12]
         return os.path.join(self.cache, "results", self.case, f"{self.case_digest()[:12]}-{lock}")
 
     # -- the steps ------------------------------------------------------------
@@ -134,29 +137,29 @@ class Workspace:
         except RuntimeError as exc:
             return Attempt(release.version, spec.id, skipped=f"cannot be installed: {_short(str(exc))}")
         self.progress(f"  {self.package} {release.version}: running {self.case} in {spec.id}")
-        doc = execute.run_environment(spec, python, options, progress=lambda _: None)
+        doc = environment.run_environment(spec, python, options, progress=lambda _: None)
         problem = untestable(doc, self.case)
         if problem:
             return Attempt(release.version, spec.id, document=doc, skipped=problem)
         return Attempt(release.version, spec.id, document=doc)
 
-    def run_options(self, spec: EnvSpec) -> execute.RunOptions:
-        return execute.RunOptions(case_dirs=self.case_dirs, only=(self.case,), repeat=self.repeat,
+    def run_options(self, spec: EnvSpec) -> options.RunOptions:
+        return options.RunOptions(case_dirs=self.case_dirs, only=(self.case,), repeat=self.repeat,
                                   case_timeout=self.case_timeout, results_dir=self.results_dir(spec),
                                   force=self.force)
 
     def _lock(self, spec: EnvSpec) -> str:
-        path = locking.lock_path(spec, self.cache)
+        path = locks.lock_path(spec, self.cache)
         if not os.path.exists(path):
             self.progress(f"  resolving {spec.id} as of {spec.exclude_newer}")
-            locking.write_lock(spec, self.cache)
+            locks.write_lock(spec, self.cache)
         return path
 
-    def _cached(self, spec: EnvSpec, options: execute.RunOptions) -> dict | None:
+    def _cached(self, spec: EnvSpec, options: options.RunOptions) -> dict | None:
         """The earlier results, when the harness's incremental plan says they still hold
         (same case source, runner and repeats; errors are always run again). The lock is
         part of the results folder's name, so a changed lock never finds old results."""
-        if options.force or not execute.plan_environment(spec, options).up_to_date:
+        if options.force or not environment.plan_environment(spec, options).up_to_date:
             return None
         try:
             doc = store.read_document(store.document_path(options.results_dir, spec.id), store.RESULTS_KIND)
@@ -171,12 +174,12 @@ class Workspace:
             self.progress(f"  building {folder}")
             _uv_run(["venv", "--quiet", "--python", base_python, folder])
         # sync is idempotent and quick when nothing changed; it also repairs a half-built venv
-        _uv_run(["pip", "sync", "--quiet", "--python", python, locking.lock_path(spec, self.cache)])
+        _uv_run(["pip", "sync", "--quiet", "--python", python, locks.lock_path(spec, self.cache)])
         return python
 
 
 def _uv_run(args: list[str]) -> None:
-    proc = subprocess.run([*locking.uv_command(), *args], capture_output=True, text=True, check=False)
+    proc = subprocess.run([*locks.uv_command(), *args], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr.strip() or f"uv {args[0]} exited with {proc.returncode}")
 

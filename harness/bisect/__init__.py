@@ -1,0 +1,1 @@
+"""Beside the flow: the first release of a package that changes a case."""

@@ -1,0 +1,1 @@
+"""Statuses, exit codes and the on-disk store every stage shares."""

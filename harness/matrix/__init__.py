@@ -1,0 +1,1 @@
+"""Stage 1: the environment matrix, its locks and interpreters."""

@@ -1,0 +1,1 @@
+"""Stage 2: run the cases of one environment in its pinned interpreter; results/<env>.json."""
