@@ -118,7 +118,7 @@ def cmd_bless(args) -> int:
             print("  dry run: nothing written")
             continue
         try:
-            print(f"  blessed -> {bless.write(plan, args.golden)}")
+            print(f"  blessed -> {bless.write(plan, args.golden, prune=args.prune)}")
         except OSError as exc:  # a full disk: the previous golden file stays as it was
             refused += 1
             print(f"  not blessed: {exc}")
@@ -143,8 +143,8 @@ def cmd_run(args, extra: list[str]) -> int:
     except OSError as exc:  # the results could not be written (a full disk, a read-only folder)
         print(f"{args.env}: {exc}", file=sys.stderr)
         return EXIT_INFRASTRUCTURE
-    if doc.get("status") == "unavailable":
-        print(f"{args.env}: environment unavailable: {doc.get('reason')}", file=sys.stderr)
+    if doc is not None and not doc.ok:
+        print(f"{args.env}: environment unavailable: {doc.reason}", file=sys.stderr)
         return EXIT_INFRASTRUCTURE
     return 0
 

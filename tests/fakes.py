@@ -2,8 +2,12 @@
 environment. Real environments are exercised in test_real_envs.py."""
 
 import copy
+import json
 
+from harness.check import bless
 from harness.core import store
+from harness.core.documents import Results
+from harness.core.reader import Where
 from harness.matrix import envs
 from harness.run import supervise
 
@@ -51,6 +55,12 @@ def result(env_id, cases, packages=None):
 
 def write(folder, doc):
     store.write_json(store.document_path(str(folder), doc["env"]["id"]), doc)
+
+
+def golden(doc):
+    """The golden document a bless of every case of results ``doc`` writes."""
+    result = Results.from_json(Where("fake results"), json.loads(json.dumps(doc)))
+    return bless.golden_from_results(result, list(result.cases), None, prune=False).to_json()
 
 
 SAME = {"type": "same", "name": "a equals b", "a": "a", "b": "b", "observables": None, "bitwise": False,

@@ -5,11 +5,28 @@ import math
 import numpy as np
 import pytest
 
-from harness.check.diff import compare_observable, compare_observables, first_divergence
+from harness.check import diff
+from harness.check.divergence import first_divergence
 from harness.check.tolerances import Tolerance
+from harness.core.documents import Observable
+from harness.core.reader import Where
 from harness.core.status import Status
 
 TOL = Tolerance(rtol=1e-4, atol=1e-6)
+
+
+def typed(data):
+    """An observable as the worker writes it, read as the comparison step reads it."""
+    return None if data is None else Observable.from_json(Where("test"), data)
+
+
+def compare_observable(name, expected, obtained, tol, bitwise=False):
+    return diff.compare_observable(name, typed(expected), typed(obtained), tol, bitwise=bitwise)
+
+
+def compare_observables(expected, obtained):
+    return diff.compare_observables({k: typed(v) for k, v in expected.items()},
+                                    {k: typed(v) for k, v in obtained.items()})
 
 
 def series(values, dtype="float64", axis="epoch"):
@@ -90,14 +107,14 @@ def test_first_divergence_stages():
             "predictions": series([1.0], axis="sample")}
     # initial weights differ -> initializer / random stream
     moved = dict(base, initial_weight_sums=series([2.0], axis="layer"))
-    div = first_divergence(compare_observables(base, moved), base, Status.DRIFT)
+    div = first_divergence(compare_observables(base, moved), {k: typed(v) for k, v in base.items()}, Status.DRIFT)
     assert div.stage == "initial"
     # training step 2 differs
     moved = dict(base, trajectory=dict(traj, values=[0.0, 0.0, 1.0]))
-    div = first_divergence(compare_observables(base, moved), base, Status.DRIFT)
+    div = first_divergence(compare_observables(base, moved), {k: typed(v) for k, v in base.items()}, Status.DRIFT)
     assert (div.stage, div.where) == ("training", {"step": 2, "layer": "Dense#0"})
     # only the final predictions differ
     moved = dict(base, predictions=series([3.0], axis="sample"))
-    div = first_divergence(compare_observables(base, moved), base, Status.DRIFT)
+    div = first_divergence(compare_observables(base, moved), {k: typed(v) for k, v in base.items()}, Status.DRIFT)
     assert div.stage == "final"
-    assert first_divergence(compare_observables(base, base), base).stage == "none"
+    assert first_divergence(compare_observables(base, base), {}).stage == "none"

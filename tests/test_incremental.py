@@ -7,6 +7,7 @@ times: everything, nothing (skipped before any sync), then the one changed case.
 
 import dataclasses
 import json
+import json
 import os
 import shutil
 import subprocess
@@ -19,6 +20,9 @@ from harness.core import store
 from harness.matrix import envs, locks
 from harness.run import incremental
 from harness.run import options as run_options
+from harness.core.documents import RESULTS_VERSION, Results
+from harness.core.errors import InfrastructureError
+from harness.core.reader import Where
 from tests import fakes
 
 ENV = "tf2.15-keras2"
@@ -42,8 +46,17 @@ def inputs_for(folder, repeat=2):
     return incremental.collect_inputs(envs.by_id(ENV), files, repeat, ROOT)
 
 
+def typed(doc):
+    return Results.from_json(Where("test results"), json.loads(json.dumps(doc)))
+
+
 def previous_for(inputs, broken=()):
-    """The results document a run with ``inputs`` leaves behind."""
+    """The results document a run with ``inputs`` leaves behind, typed."""
+    return typed(previous_json(inputs, broken))
+
+
+def previous_json(inputs, broken=()):
+    """The results document a run with ``inputs`` leaves behind, as JSON."""
     doc = fakes.result(ENV, {})
     doc["env"] = inputs.env
     for name, digest in inputs.cases:
@@ -84,7 +97,7 @@ def test_no_previous_result_runs_everything(cases):
 def test_unchanged_inputs_skip_the_environment(cases):
     inputs = inputs_for(cases)
     plan = incremental.plan(inputs, previous_for(inputs), None)
-    assert plan.up_to_date and plan.keep == ("a", "b") and not plan.drop
+    assert plan.up_to_date and plan.keep == ("a", "b") and not plan.others
     assert plan.describe().startswith("up to date, skipped: lock, runner and 2 cases unchanged since ")
     assert "--force or HARNESS_FORCE=1" in plan.describe()
 
@@ -115,9 +128,10 @@ def test_lock_runner_or_repeat_change_reruns_every_case(cases, change, reason):
 
 def test_results_without_digests_are_rerun(cases):
     inputs = inputs_for(cases)
-    previous = previous_for(inputs)
-    for entry in previous["cases"].values():
+    doc = previous_json(inputs)
+    for entry in doc["cases"].values():
         del entry["runner_sha256"]
+    previous = typed(doc)
     assert incremental.plan(inputs, previous, None).run[0] == ("a", "no runner digest recorded")
 
 
@@ -129,11 +143,11 @@ def test_a_case_with_errors_is_rerun(cases):
 
 def test_changed_environment_definition_reruns_everything(cases):
     inputs = inputs_for(cases)
-    previous = previous_for(inputs)
-    previous["env"] = dict(previous["env"], env_vars={"TF_ENABLE_ONEDNN_OPTS": "0"})
-    plan = incremental.plan(inputs, previous, None)
+    doc = previous_json(inputs)
+    doc["env"] = dict(doc["env"], env_vars={"TF_ENABLE_ONEDNN_OPTS": "0"})
+    plan = incremental.plan(inputs, typed(doc), None)
     assert plan.whole == "the environment's definition changed (harness/matrix/envs.py)" and len(plan.run) == 2
-    retagged = dict(previous_for(inputs), env=dict(inputs.env, tags=["default", "nightly"]))
+    retagged = typed(dict(previous_json(inputs), env=dict(inputs.env, tags=["default", "nightly"])))
     assert incremental.plan(inputs, retagged, None).up_to_date  # tags select, they change no number
 
 
@@ -141,17 +155,24 @@ def test_changed_environment_definition_reruns_everything(cases):
     "doc, reason",
     [
         ({"status": "unavailable", "reason": "no Python 3.7"}, "the previous result was unavailable (no Python 3.7)"),
-        ({"version": store.SCHEMA_VERSION - 1}, "is older than"),
-        ({"version": store.SCHEMA_VERSION + 1}, "written by a newer harness"),
+        ({"version": 1}, "written with schema 1"),
+        ({"version": 0}, "is older than"),
     ],
 )
-def test_unavailable_or_other_schema_results_rerun_everything(tmp_path, cases, doc, reason):
+def test_unavailable_or_older_results_rerun_everything(tmp_path, cases, doc, reason):
     inputs = inputs_for(cases)
-    fakes.write(tmp_path, dict(previous_for(inputs), **doc))
+    fakes.write(tmp_path, dict(previous_json(inputs), **doc))
     previous, unusable = incremental.read_previous(str(tmp_path), ENV)
-    assert previous is None and reason in unusable
+    assert reason in unusable
     plan = incremental.plan(inputs, previous, unusable)
     assert [c for c, _ in plan.run] == ["a", "b"] and reason in plan.describe()
+
+
+def test_results_of_a_newer_harness_are_never_run_over(tmp_path, cases):
+    inputs = inputs_for(cases)
+    fakes.write(tmp_path, dict(previous_json(inputs), version=RESULTS_VERSION + 1))
+    with pytest.raises(InfrastructureError, match="written by a newer harness"):
+        incremental.read_previous(str(tmp_path), ENV)
 
 
 def test_force_reruns_and_a_forced_partial_run_keeps_the_others(cases):
@@ -159,32 +180,33 @@ def test_force_reruns_and_a_forced_partial_run_keeps_the_others(cases):
     previous = previous_for(inputs)
     assert incremental.plan(inputs, previous, None, force=True).describe() == "running 2 cases: forced"
     only_a = dataclasses.replace(inputs, cases=inputs.cases[:1])
-    plan = incremental.plan(only_a, previous, None, force=True, partial=True)
-    assert plan.run == (("a", "forced"),) and plan.keep == ("b",)
+    plan = incremental.plan(only_a, previous, None, force=True)
+    assert plan.run == (("a", "forced"),) and plan.others == ("b",)
 
 
-def test_a_case_that_is_gone_is_dropped_unless_the_run_is_partial(cases):
+def test_a_case_that_is_gone_keeps_its_results(cases):
     inputs = inputs_for(cases)
     previous = previous_for(inputs)
     (cases / "b.py").unlink()
     plan = incremental.plan(inputs_for(cases), previous, None)
-    assert plan.up_to_date and plan.drop == ("b",) and "dropping b (no such case any more)" in plan.describe()
-    assert list(incremental.without_dropped(previous, plan)["cases"]) == ["a"]
-    partial = incremental.plan(inputs_for(cases), previous, None, partial=True)
-    assert partial.keep == ("a", "b") and not partial.drop
+    assert plan.up_to_date and plan.others == ("b",) and "dropping" not in plan.describe()
+    new = typed(fakes.result(ENV, {"a": fakes.case({"v": fakes.variant([2.0, 1.0])})}))
+    assert list(incremental.merge(new, previous, plan).cases) == ["a", "b"]
 
 
 def test_merge_keeps_the_unchanged_cases_in_case_order(cases):
     previous = previous_for(inputs_for(cases))
     (cases / "a.py").write_text(CASE_A + "# tuned\n")
     plan = incremental.plan(inputs_for(cases), previous, None)
-    new = fakes.result(ENV, {"a": fakes.case({"v": fakes.variant([2.0, 1.0])})})
+    new = typed(fakes.result(ENV, {"a": fakes.case({"v": fakes.variant([2.0, 1.0])})}))
     merged = incremental.merge(new, previous, plan)
-    assert list(merged["cases"]) == ["a", "b"]
-    assert merged["cases"]["b"] == previous["cases"]["b"]
-    assert merged["cases"]["a"]["variants"]["v"]["observables"]["loss"]["values"] == [2.0, 1.0]
-    failed = dict(fakes.result(ENV, {}), status="unavailable")
-    assert incremental.merge(failed, previous, plan)["cases"] == {}
+    assert list(merged.cases) == ["a", "b"]
+    assert merged.cases["b"] == previous.cases["b"]
+    assert merged.cases["a"].variants["v"].observables["loss"].values == [2.0, 1.0]
+    # An environment that fails as a whole says so, and loses no earlier result.
+    failed = typed(dict(fakes.result(ENV, {}), status="unavailable", reason="no interpreter"))
+    kept = incremental.merge(failed, previous, plan)
+    assert not kept.ok and kept.cases == previous.cases
 
 
 # -- the user's cases folder -------------------------------------------------

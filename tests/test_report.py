@@ -17,6 +17,7 @@ from harness import cli
 from harness.check import evaluate
 from harness.core.status import Outcome
 from harness.matrix import envs
+from harness.core.documents import Kind, Observable
 from harness.report import escape, plots, write
 from tests import fakes
 
@@ -60,8 +61,7 @@ def hostile_evaluation(folder) -> evaluate.Evaluation:
     fakes.write(results, fakes.result(KERAS3, {HOSTILE_CASE: hostile_case([2.0, 1.0, 0.4], [2.0, 1.0, 0.4])}))
     blessed = fakes.result(OLD, {HOSTILE_CASE: hostile_case([1.0, 0.6, 0.3], [1.0, 0.6, 0.3])},
                            packages={"tensorflow-cpu": "2.13.0", "numpy": "1.26.2"})
-    blessed.update(schema="tfrepro-golden")
-    fakes.write(golden, blessed)
+    fakes.write(golden, dict(fakes.golden(blessed), env={"id": OLD}))
     options = evaluate.Options(results_dir=str(results), golden_dir=str(golden),
                                known_failures=str(folder / "none.toml"), reference=NEW)
     return evaluate.evaluate(SPECS, options)
@@ -183,7 +183,8 @@ def test_plots_are_png_and_follow_the_axes(ev):
     (["step"], [0], None),
 ])
 def test_shape_class(axes, shape, kind):
-    assert plots.shape_class({"kind": "table", "axes": axes, "shape": shape, "values": []}) == kind
+    obs = Observable(Kind.TABLE, [0.0] * math.prod(shape), tuple(shape), tuple(axes))
+    assert plots.shape_class(obs) == kind
 
 
 def test_lines_that_coincide_are_drawn_once():

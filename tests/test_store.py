@@ -5,11 +5,12 @@ import os
 
 import pytest
 
-from harness.core import store
+from harness.core import documents, store
+from harness.core.reader import DocumentError
 
 
-def good(kind=store.RESULTS_KIND, version=store.SCHEMA_VERSION):
-    return {"schema": kind, "version": version, "cases": {}}
+def good(kind=documents.RESULTS_KIND, version=documents.RESULTS_VERSION):
+    return {"schema": kind, "version": version, "env": {"id": "tf2.15-keras2"}, "status": "ok", "cases": {}}
 
 
 @pytest.mark.parametrize(
@@ -18,17 +19,18 @@ def good(kind=store.RESULTS_KIND, version=store.SCHEMA_VERSION):
         ("", "empty"),
         ('{"schema": "tfrepro-results", "vers', "not valid JSON"),
         ("[1, 2]", "not a tfrepro-results document"),
-        (json.dumps(good(kind=store.GOLDEN_KIND)), "not a tfrepro-results document"),
-        (json.dumps(good(version=store.SCHEMA_VERSION + 1)), "newer harness"),
+        (json.dumps(good(kind=documents.GOLDEN_KIND)), "not a tfrepro-results document"),
+        (json.dumps(good(version=documents.RESULTS_VERSION + 1)), "newer harness"),
         (json.dumps(good(version=0)), "older"),
-        (json.dumps({"schema": store.RESULTS_KIND, "version": 1}), "no 'cases'"),
+        (json.dumps({"schema": documents.RESULTS_KIND, "version": 2, "env": {"id": "x"}, "status": "ok"}),
+         "cases: missing"),
     ],
 )
 def test_broken_documents_are_named_errors(tmp_path, content, message):
     path = tmp_path / "env.json"
     path.write_text(content)
-    with pytest.raises(store.DocumentError) as info:
-        store.read_document(str(path), store.RESULTS_KIND)
+    with pytest.raises(DocumentError) as info:
+        store.read_results(str(path))
     assert str(path) in str(info.value) and message in str(info.value)
 
 

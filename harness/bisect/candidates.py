@@ -29,10 +29,13 @@ from packaging.utils import canonicalize_name as _canonical
 from harness import config
 from harness.bisect.releases import Release
 from harness.core import store
+from harness.core.documents import Results, RunStatus
+from harness.core.reader import DocumentError
 from harness.inenv.worker import source_digest
 from harness.matrix import interpreters, locks
 from harness.matrix.envs import EnvSpec
-from harness.run import environment, options
+from harness.run import environment
+from harness.run.options import DEFAULT_CASE_TIMEOUT, RunOptions, selected_cases
 
 # Not .nox/bisect: that is the nox session's own virtualenv, which nox may clear.
 DEFAULT_CACHE = os.path.join(config.ROOT, ".nox", "bisect-candidates")
@@ -47,7 +50,7 @@ class Attempt:
 
     version: str
     env_id: str
-    document: dict | None = None
+    document: Results | None = None
     skipped: str | None = None
     cached: bool = False
 
@@ -93,16 +96,16 @@ class Workspace:
     base: EnvSpec
     package: str
     case: str
-    case_dirs: tuple[str, ...] = options.RunOptions().case_dirs
+    case_dirs: tuple[str, ...] = RunOptions().case_dirs
     cache: str = DEFAULT_CACHE
     repeat: int = 1
-    case_timeout: float = options.DEFAULT_CASE_TIMEOUT
+    case_timeout: float = DEFAULT_CASE_TIMEOUT
     force: bool = False  # run again even where cached results still hold
     progress: Callable[[str], None] = print
 
     def case_digest(self) -> str:
-        """The case source's sha256; KeyError or options.UsageError when it cannot be found."""
-        found = options.selected_cases(options.RunOptions(case_dirs=self.case_dirs))
+        """The case source's sha256; KeyError or UsageError when it cannot be found."""
+        found = selected_cases(RunOptions(case_dirs=self.case_dirs))
         if self.case not in found:
             raise KeyError(f"no case {self.case!r} in {', '.join(self.case_dirs)}")
         return source_digest(found[self.case])
@@ -138,13 +141,13 @@ class Workspace:
             return Attempt(release.version, spec.id, skipped=f"cannot be installed: {_short(str(exc))}")
         self.progress(f"  {self.package} {release.version}: running {self.case} in {spec.id}")
         doc = environment.run_environment(spec, python, options, progress=lambda _: None)
-        problem = untestable(doc, self.case)
+        problem = untestable(doc, self.case) if doc is not None else "no results were written"
         if problem:
             return Attempt(release.version, spec.id, document=doc, skipped=problem)
         return Attempt(release.version, spec.id, document=doc)
 
-    def run_options(self, spec: EnvSpec) -> options.RunOptions:
-        return options.RunOptions(case_dirs=self.case_dirs, only=(self.case,), repeat=self.repeat,
+    def run_options(self, spec: EnvSpec) -> RunOptions:
+        return RunOptions(case_dirs=self.case_dirs, only=(self.case,), repeat=self.repeat,
                                   case_timeout=self.case_timeout, results_dir=self.results_dir(spec),
                                   force=self.force)
 
@@ -155,15 +158,15 @@ class Workspace:
             locks.write_lock(spec, self.cache)
         return path
 
-    def _cached(self, spec: EnvSpec, options: options.RunOptions) -> dict | None:
+    def _cached(self, spec: EnvSpec, options: RunOptions) -> Results | None:
         """The earlier results, when the harness's incremental plan says they still hold
         (same case source, runner and repeats; errors are always run again). The lock is
         part of the results folder's name, so a changed lock never finds old results."""
         if options.force or not environment.plan_environment(spec, options).up_to_date:
             return None
         try:
-            doc = store.read_document(store.document_path(options.results_dir, spec.id), store.RESULTS_KIND)
-        except (FileNotFoundError, store.DocumentError):
+            doc = store.read_results(store.document_path(options.results_dir, spec.id))
+        except (FileNotFoundError, DocumentError):
             return None  # a broken cache entry reads as absent: the case runs again
         return None if untestable(doc, self.case) else doc
 
@@ -184,17 +187,17 @@ def _uv_run(args: list[str]) -> None:
         raise RuntimeError(proc.stderr.strip() or f"uv {args[0]} exited with {proc.returncode}")
 
 
-def untestable(doc: dict, case: str) -> str | None:
+def untestable(doc: Results, case: str) -> str | None:
     """Why ``doc`` has no usable values for ``case``, or None when it has them."""
-    if doc.get("status") != "ok":
-        return f"environment unavailable: {doc.get('reason')}"
-    entry = (doc.get("cases") or {}).get(case)
-    if not entry:
+    if not doc.ok:
+        return f"environment unavailable: {doc.reason}"
+    entry = doc.cases.get(case)
+    if entry is None:
         return f"the case {case} did not run"
-    if entry.get("status") != "ok":
-        return f"the case failed: {(entry.get('error') or {}).get('message', 'unknown error')}"
-    for variant, v in (entry.get("variants") or {}).items():
-        if v.get("status") != "ok":
-            err = v.get("error") or {}
-            return f"{variant} raised {err.get('type')}: {_short(err.get('message', ''))}"
+    if entry.status != RunStatus.OK:
+        return f"the case failed: {entry.error.message if entry.error else 'unknown error'}"
+    for variant, v in entry.variants.items():
+        if not v.ok:
+            err = v.error
+            return f"{variant} raised {err.type if err else '?'}: {_short(err.message if err else '')}"
     return None

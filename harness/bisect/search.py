@@ -31,11 +31,12 @@ from collections.abc import Callable
 from harness.bisect import releases
 from harness.bisect.candidates import DEFAULT_CACHE, Attempt, Workspace
 from harness.check import fingerprints
-from harness.check.diff import Divergence
+from harness.check.divergence import Divergence
 from harness.check.verdicts import compare_case, explain
+from harness.core.documents import Results
 from harness.core.status import EXIT_USAGE, Status
 from harness.matrix import envs
-from harness.run import options
+from harness.run.options import UsageError, parse_run_args
 
 SUMMARY_CHARS = 160  # per tested version in the final table; the progress lines carry the whole text
 EXIT_FOUND = 0
@@ -85,12 +86,12 @@ class Outcome:
         return EXIT_ENDPOINT_FAILED if self.endpoint_failed else EXIT_NO_CHANGE
 
 
-def judge(good: dict, attempt: Attempt, case: str, threshold: Status) -> Trial:
+def judge(good: Results, attempt: Attempt, case: str, threshold: Status) -> Trial:
     """Compare one attempt with the good version's results."""
     if attempt.skipped or attempt.document is None:
         return Trial(attempt.version, Mark.SKIPPED, summary=attempt.skipped or "no results", cached=attempt.cached)
     status, per_variant = compare_case(good, attempt.document, case)
-    text, _, _ = explain(good, attempt.document, case, per_variant, status)
+    text, _, _ = explain(attempt.document, case, per_variant, status)
     mark = Mark.CHANGED if status.rank >= threshold.rank else Mark.SAME
     return Trial(attempt.version, mark, status, text, attempt.cached)
 
@@ -156,15 +157,16 @@ def search(versions: list[str], run: Callable[[str], Attempt], case: str, thresh
 
 def _found(start: Outcome, trials: list[Trial], attempts: dict[str, Attempt], low: int, high: int) -> Outcome:
     versions, case = start.versions, start.case
-    good, before, after = (attempts[versions[i]].document or {} for i in (0, low, high))
+    good, before, after = (attempts[versions[i]].document for i in (0, low, high))
+    assert good is not None and before is not None and after is not None  # marked SAME/CHANGED: they ran
     status, per_variant = compare_case(good, after, case)
-    change, divergence, _ = explain(good, after, case, per_variant, status)
+    change, divergence, _ = explain(after, case, per_variant, status)
     if divergence is None:
         divergence = Divergence("none")
     return dataclasses.replace(
         start, trials=tuple(trials), last_same=versions[low], first_changed=versions[high],
         untested_between=tuple(versions[low + 1:high]), status=status, change=change, divergence=divergence,
-        packages=tuple(fingerprints.package_changes(before.get("fingerprint"), after.get("fingerprint"))),
+        packages=tuple(fingerprints.package_changes(before.fingerprint, after.fingerprint)),
     )
 
 
@@ -234,13 +236,13 @@ def run(args: argparse.Namespace, fetch: Callable[[str], list[releases.Release]]
         print(f"bisect: {exc.args[0]}", file=sys.stderr)
         return EXIT_USAGE
     # The cases folders follow the matrix's rules (a folder of yours replaces the built-in cases).
-    run_options = options.parse_run_args([f"--cases-dir={d}" for d in args.cases_dir])
+    run_options = parse_run_args([f"--cases-dir={d}" for d in args.cases_dir])
     timeout = {} if args.case_timeout is None else {"case_timeout": args.case_timeout}
     workspace = Workspace(base=base, package=args.package, case=args.case, cache=os.path.abspath(args.cache),
                           case_dirs=run_options.case_dirs, repeat=args.repeat, force=args.force, **timeout)
     try:
         workspace.case_digest()
-    except (KeyError, options.UsageError) as exc:
+    except (KeyError, UsageError) as exc:
         print(f"bisect: {exc.args[0]}", file=sys.stderr)
         return EXIT_USAGE
     by_version = {r.version: r for r in chosen}

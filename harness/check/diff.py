@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
 from harness.check import tolerances
+from harness.core.documents import Kind, Observable, ToleranceOverride
 from harness.core.status import Status, worst
 
 
@@ -69,42 +71,53 @@ def _ulps(a: np.ndarray, b: np.ndarray, dtype: str) -> int | None:
     return int(np.max(np.abs(ia - ib)))
 
 
-def _locate(index: int, obs: dict) -> dict:
-    shape = obs.get("shape") or [len(obs.get("values", []))]
-    axes = obs.get("axes") or [f"dim{i}" for i in range(len(shape))]
-    where = {}
+def _locate(index: int, obs: Observable) -> dict:
+    shape = obs.shape or (len(obs.values),)
+    axes = obs.axes or tuple(f"dim{i}" for i in range(len(shape)))
+    where: dict = {}
     for axis, i in zip(axes, np.unravel_index(index, shape)):
         where[axis] = int(i)
-    labels = obs.get("labels")
-    if labels and axes and axes[-1] in where and where[axes[-1]] < len(labels):
-        where[axes[-1]] = labels[where[axes[-1]]]
+    if obs.labels and axes and axes[-1] in where and where[axes[-1]] < len(obs.labels):
+        where[axes[-1]] = obs.labels[where[axes[-1]]]
     return where
 
 
-def compare_observable(name: str, expected: dict | None, obtained: dict | None,
+def compare_observable(name: str, expected: Observable | None, obtained: Observable | None,
                        tol: tolerances.Tolerance, bitwise: bool = False) -> ObservableDiff:
-    """One observable against its expected value."""
+    """One observable against its expected value.
+
+    Values are equal when bit for bit equal (NaN equals NaN); within tolerance when
+    |obtained - expected| <= atol + rtol * |expected|, as numpy.isclose. A digest or a
+    text only says whether it changed. Returns the counts, the largest absolute,
+    relative and ULP differences (ULPs in the observable's dtype) and where the first
+    difference beyond tolerance (else the first of all) sits, by axis."""
     if expected is None or obtained is None:
         side = "expected" if expected is None else "obtained"
         return ObservableDiff(name, Status.MISSING, note=f"no {side} value")
-    if expected.get("kind") == "digest" or obtained.get("kind") == "digest":
-        if expected.get("value") == obtained.get("value"):
+    if not expected.kind.numeric or not obtained.kind.numeric:
+        if expected.kind != obtained.kind:
+            return ObservableDiff(name, Status.DRIFT, note=f"kind changed from {expected.kind.value} to "
+                                  f"{obtained.kind.value}")
+        if expected.value == obtained.value:
             return ObservableDiff(name, Status.IDENTICAL)
+        if expected.kind == Kind.TEXT:
+            return ObservableDiff(name, Status.DRIFT, note=f"{expected.value!r} became {obtained.value!r}")
         # A digest says *that* bits differ, not how much: the numeric observables do.
         return ObservableDiff(name, Status.DRIFT if bitwise else Status.CLOSE, note="digest differs")
-    if list(expected.get("shape", [])) != list(obtained.get("shape", [])):
+    if tuple(expected.shape) != tuple(obtained.shape):
         return ObservableDiff(
-            name, Status.DRIFT, note=f"shape changed from {expected.get('shape')} to {obtained.get('shape')}"
+            name, Status.DRIFT, note=f"shape changed from {list(expected.shape)} to {list(obtained.shape)}"
         )
-    e = np.asarray(expected["values"], dtype=np.float64)
-    o = np.asarray(obtained["values"], dtype=np.float64)
+    e = np.asarray(expected.values, dtype=np.float64)
+    o = np.asarray(obtained.values, dtype=np.float64)
     both_nan = np.isnan(e) & np.isnan(o)
     same = (e == o) | both_nan
     n_differ = int(np.count_nonzero(~same))
     if n_differ == 0:
         return ObservableDiff(name, Status.IDENTICAL, n_total=int(e.size))
     finite = np.isfinite(e) & np.isfinite(o)
-    abs_diff = np.where(finite, np.abs(o - e), 0.0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        abs_diff = np.where(finite, np.abs(o - e), 0.0)
     within = same | (finite & (abs_diff <= tol.atol + tol.rtol * np.abs(e)))
     beyond = ~within if not bitwise else ~same
     n_beyond = int(np.count_nonzero(beyond))
@@ -121,21 +134,24 @@ def compare_observable(name: str, expected: dict | None, obtained: dict | None,
         max_abs=float(abs_diff.max()) if nonfinite == 0 else math.inf,
         max_rel=float(rel.max()) if nonfinite == 0 else math.inf,
         # Over the finite values that differ: a change to or from NaN has no ULP count.
-        max_ulps=_ulps(e[finite & ~same], o[finite & ~same], obtained.get("dtype", "float64")),
+        max_ulps=_ulps(e[finite & ~same], o[finite & ~same], obtained.dtype),
         first=_locate(int(differ_idx[0]), obtained),
         note=note,
     )
 
 
-def compare_observables(expected: dict, obtained: dict, overrides: dict | None = None,
-                        names: list[str] | None = None, bitwise: bool = False) -> list[ObservableDiff]:
+def compare_observables(expected: Mapping[str, Observable], obtained: Mapping[str, Observable],
+                        overrides: Mapping[str, ToleranceOverride] | None = None,
+                        names: list[str] | tuple[str, ...] | None = None,
+                        bitwise: bool = False) -> list[ObservableDiff]:
     """Every observable of one variant (or ``names``), in the expected side's order."""
     if names is None:
         names = list(expected) + [n for n in obtained if n not in expected]
     diffs = []
     for name in names:
         exp, obt = expected.get(name), obtained.get(name)
-        kind = (exp or obt or {}).get("kind", "array")
+        present = exp or obt
+        kind = present.kind.value if present is not None else "array"
         tol = tolerances.for_observable(name, kind, overrides)
         diffs.append(compare_observable(name, exp, obt, tol, bitwise=bitwise))
     return diffs
@@ -143,51 +159,3 @@ def compare_observables(expected: dict, obtained: dict, overrides: dict | None =
 
 def overall(diffs: list[ObservableDiff]) -> Status:
     return worst(d.status for d in diffs)
-
-
-@dataclasses.dataclass(frozen=True)
-class Divergence:
-    """Where two runs first part: before training, at a training step, or at the end."""
-
-    stage: str  # "initial", "training", "final" or "none"
-    observable: str | None = None
-    where: dict | None = None
-
-    def describe(self) -> str:
-        if self.stage == "none":
-            return "the runs do not part"
-        where = ", ".join(f"{k} {v}" for k, v in (self.where or {}).items())
-        if self.stage == "initial":
-            return (f"they part before training, in {self.observable}: the initial weights differ "
-                    "(an initializer or random-stream change)")
-        if self.stage == "training":
-            return f"they part during training, first in {self.observable} at {where}"
-        return (f"they part only in the final values ({self.observable}): "
-                "the training path matches, evaluation numerics differ")
-
-    def to_json(self) -> dict:
-        return dataclasses.asdict(self)
-
-
-def first_divergence(diffs: list[ObservableDiff], observables: dict,
-                     threshold: Status = Status.CLOSE) -> Divergence:
-    """The earliest stage at which ``diffs`` reach ``threshold`` (CLOSE: any bit;
-    DRIFT: beyond tolerance). Observables named initial* come before training;
-    those with a "step" or "epoch" axis locate the training step; the rest are final."""
-    parting = [d for d in diffs if d.status.rank >= threshold.rank]
-    if not parting:
-        return Divergence("none")
-    initial = [d for d in parting if d.observable.startswith("initial")]
-    if initial:
-        return Divergence("initial", initial[0].observable, initial[0].first)
-    best = None
-    for d in parting:
-        obs = observables.get(d.observable) or {}
-        axes = obs.get("axes") or []
-        if d.first and axes and axes[0] in ("step", "epoch"):
-            key = (0 if axes[0] == "step" else 1, d.first.get(axes[0], 0))
-            if best is None or key < best[0]:
-                best = (key, d)
-    if best is not None:
-        return Divergence("training", best[1].observable, best[1].first)
-    return Divergence("final", parting[0].observable, parting[0].first)

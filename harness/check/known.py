@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-
-import tomllib
+import sys
 
 from harness.check.verdicts import Verdict
-from harness.core.status import Outcome, Status
+from harness.core import reader
+from harness.core.reader import DocumentError, Where
+from harness.core.status import Check, Outcome, Status, parse_check
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the same parser, as a package
+    import tomli as tomllib
 
 FAILING = (Outcome.REGRESSION, Outcome.ERROR, Outcome.NONDETERMINISTIC, Outcome.MISSING)
 
@@ -28,34 +34,58 @@ class KnownFailure:
 
     def matches(self, verdict: Verdict) -> bool:
         return (fnmatch.fnmatchcase(verdict.env, self.env) and fnmatch.fnmatchcase(verdict.case, self.case)
-                and fnmatch.fnmatchcase(verdict.check, self.check))
+                and fnmatch.fnmatchcase(verdict.check_id, self.check))
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
 
 
+FIELDS = ("env", "case", "check", "reason", "link")
+
+
 def load(path: str) -> list[KnownFailure]:
+    """The entries of ``path`` (none when it does not exist). DocumentError names the
+    entry and field of anything malformed: a misspelt table (``[[failures]]``), an
+    unknown or missing field, a field that is not a string."""
     try:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
     except FileNotFoundError:
         return []
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DocumentError(f"{path}: cannot be read ({exc})") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: not valid TOML ({exc})") from exc
+        raise DocumentError(f"{path}: not valid TOML ({exc})") from exc
+    where = Where(path, fix="see the comment at the top of known_failures.toml")
+    reader.mapping(where, data, ("failure",))
     entries = []
-    for i, raw in enumerate(data.get("failure", [])):
-        missing = [k for k in ("env", "case", "check", "reason") if not raw.get(k)]
+    for i, raw in enumerate(reader.field(where, data, "failure", reader.listof(reader.mapping), default=[])):
+        at = where.at("failure").at(i)
+        reader.mapping(at, raw, FIELDS)
+        values = {k: reader.field(at, raw, k, reader.string, default="") for k in FIELDS}
+        missing = [k for k in ("env", "case", "check", "reason") if not values[k].strip()]
         if missing:
-            raise ValueError(f"{path}: failure #{i + 1} lacks {', '.join(missing)}")
-        entries.append(KnownFailure(raw["env"], raw["case"], raw["check"], raw["reason"], raw.get("link", "")))
+            raise at.error(f"lacks {', '.join(missing)}")
+        try:
+            parse_check(values["check"].rstrip("*"))
+        except ValueError:
+            if not values["check"].endswith("*"):
+                raise at.at("check").error(f"{values['check']!r} is no check (golden, run, determinism, "
+                                           "environment, invariant:<name>, claim:<name>)") from None
+        entries.append(KnownFailure(**values))
     return entries
 
 
-def apply(verdicts: list[Verdict], entries: list[KnownFailure]) -> list[Verdict]:
+def apply(verdicts: list[Verdict], entries: list[KnownFailure],
+          ran: set[tuple[str, str]] | None = None) -> list[Verdict]:
+    """Known entries turn matching failures into KNOWN and matching passes into FIXED.
+    An entry that matches no verdict is STALE only where it could have matched: some
+    environment and case it names ran (``ran``: (env, case) pairs; None: everything).
+    A user's own cases, or a subset of environments, leave the others' entries alone."""
     out, used = [], set()
     for verdict in verdicts:
         entry = next((e for e in entries if e.matches(verdict)), None)
-        if entry is None or verdict.check.startswith("drift:") or verdict.check.startswith("claim:"):
+        if entry is None or verdict.check.drift or verdict.check == Check.CLAIM:
             out.append(verdict)
             continue
         used.add(entry)
@@ -68,9 +98,19 @@ def apply(verdicts: list[Verdict], entries: list[KnownFailure]) -> list[Verdict]
         else:
             out.append(verdict)
     for entry in entries:
-        if entry not in used:
-            out.append(Verdict(entry.env, entry.case, entry.check, Status.MISSING, Outcome.STALE,
+        could_match = ran is None or any(fnmatch.fnmatchcase(env, entry.env) and fnmatch.fnmatchcase(case, entry.case)
+                                         for env, case in ran)
+        if entry not in used and could_match:
+            check, name = _check_of(entry.check)
+            out.append(Verdict(entry.env, entry.case, check, Status.MISSING, Outcome.STALE,
                                f"known failure entry ({entry.env}, {entry.case}, {entry.check}) matches no "
                                "verdict: the environment, case or check is gone or was renamed.",
-                               known=entry.to_json()))
+                               name=name, known=entry.to_json()))
     return out
+
+
+def _check_of(check_id: str) -> tuple[Check, str | None]:
+    try:
+        return parse_check(check_id)
+    except ValueError:  # a check that does not exist: still shown, under its own words
+        return Check.RUN, check_id

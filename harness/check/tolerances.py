@@ -10,6 +10,9 @@ random stream or default moves these observables by orders of magnitude more.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
+
+from harness.core.documents import ToleranceOverride
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,9 +33,12 @@ DEFAULTS: dict[str, Tolerance] = {
 FALLBACK = Tolerance(rtol=1e-4, atol=1e-6)
 
 
-def for_observable(name: str, kind: str, overrides: dict | None = None) -> Tolerance:
+def for_observable(name: str, kind: str, overrides: Mapping[str, ToleranceOverride] | None = None) -> Tolerance:
+    """The tolerance of observable ``name`` of ``kind``: the case's override where it
+    gives one (rtol, atol or both), else the default of its kind."""
     base = DEFAULTS.get(kind, FALLBACK)
     override = (overrides or {}).get(name)
-    if not override:
+    if override is None:
         return base
-    return Tolerance(rtol=float(override.get("rtol", base.rtol)), atol=float(override.get("atol", base.atol)))
+    return Tolerance(rtol=base.rtol if override.rtol is None else override.rtol,
+                     atol=base.atol if override.atol is None else override.atol)

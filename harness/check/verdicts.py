@@ -1,50 +1,74 @@
-"""Turn results and golden documents into verdicts: one per environment × case × check.
+"""Verdicts: one per environment × case × check, each with a one-sentence explanation.
 
-Checks: ``environment`` (could it run), ``run`` (did the case raise, hang or
-crash), ``golden``, ``determinism``, ``invariant:<name>``, ``claim:<name>``,
-``drift:previous`` and ``drift:reference`` (cross-version, information unless the
-caller asks otherwise). Every verdict carries a one-sentence explanation.
+This module holds the Verdict itself and the checks made within one environment's
+results: did each case run (``run``), is it repeatable (``determinism``), do its
+invariants hold, what do its claims measure. Golden and cross-version verdicts are
+made in harness.check.golden and harness.check.drift from the same pieces.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import operator
+from collections.abc import Callable, Mapping
 
 from harness.check import diff
-from harness.check.diff import Divergence, ObservableDiff
-from harness.core.status import Outcome, Status, worst
+from harness.check.diff import ObservableDiff
+from harness.check.divergence import Divergence, first_divergence
+from harness.core.documents import (
+    AtMost,
+    CaseResult,
+    Claim,
+    Determinism,
+    Golden,
+    Observable,
+    Ref,
+    Results,
+    Same,
+    ToleranceOverride,
+    VariantResult,
+)
+from harness.core.status import Check, Outcome, Status, worst
 
 
 @dataclasses.dataclass(frozen=True)
 class Verdict:
     env: str
     case: str
-    check: str
+    check: Check
     status: Status
     outcome: Outcome
     message: str
+    name: str | None = None  # the invariant's or claim's name
     variant: str | None = None
     diffs: tuple[ObservableDiff, ...] = ()
     divergence: Divergence | None = None
-    packages: tuple[str, ...] = ()
+    packages: tuple[str, ...] = ()  # what changed between the two sides: packages, machine
     against: str | None = None
     details: str = ""
     known: dict | None = None
+    cause: dict | None = None  # harness.check.causes: the classification and its evidence
 
-    def with_outcome(self, outcome: Outcome, known: dict | None = None, note: str = "") -> "Verdict":
+    def with_outcome(self, outcome: Outcome, known: dict | None = None, note: str = "") -> Verdict:
         message = self.message + (f" {note}" if note else "")
         return dataclasses.replace(self, outcome=outcome, known=known, message=message)
 
     @property
+    def check_id(self) -> str:
+        """"golden", "invariant:<name>", "drift:previous": as summary.json, JUnit and
+        known_failures.toml write it."""
+        return self.check.id(self.name)
+
+    @property
     def key(self) -> str:
-        return f"{self.env}::{self.case}::{self.check}"
+        return f"{self.env}::{self.case}::{self.check_id}"
 
     def to_json(self) -> dict:
         return {
             "env": self.env,
             "case": self.case,
-            "check": self.check,
+            "check": self.check_id,
             "variant": self.variant,
             "status": self.status.value,
             "outcome": self.outcome.value,
@@ -55,178 +79,219 @@ class Verdict:
             "diffs": [d.to_json() for d in self.diffs if d.status != Status.IDENTICAL],
             "details": self.details,
             "known": self.known,
+            "cause": self.cause,
         }
 
 
-def _variants(doc: dict, case: str) -> dict:
-    return ((doc.get("cases") or {}).get(case) or {}).get("variants") or {}
+def variants_of(doc: Results | Golden, case: str) -> Mapping[str, VariantResult] | Mapping:
+    entry = doc.cases.get(case)
+    return entry.variants if entry is not None else {}
 
 
-def _tolerances(case_entry: dict) -> dict:
-    return ((case_entry or {}).get("declaration") or {}).get("tolerances") or {}
+def tolerances_of(entry: CaseResult | None) -> Mapping[str, ToleranceOverride]:
+    return entry.declaration.tolerances if entry is not None and entry.declaration is not None else {}
 
 
 # -- one environment's own checks ---------------------------------------------------
-def run_verdicts(env: str, doc: dict) -> list[Verdict]:
+def run_verdicts(env: str, doc: Results) -> list[Verdict]:
+    """``run`` (did each case and variant run) and ``determinism`` (did two runs agree)."""
     out = []
-    for case, entry in doc["cases"].items():
+    for case, entry in doc.cases.items():
         failed = []
-        if entry.get("status") == "error":
-            err = entry.get("error") or {}
-            out.append(Verdict(env, case, "run", Status.ERROR, Outcome.ERROR,
-                               f"{case} failed in {env}: {err.get('message', 'unknown error')}.",
-                               details="\n".join(err.get("traceback", []))))
-        for variant, v in entry.get("variants", {}).items():
-            if v.get("status") == "error":
-                err = v.get("error") or {}
+        if entry.error is not None and entry.status.value == "error":
+            out.append(Verdict(env, case, Check.RUN, Status.ERROR, Outcome.ERROR,
+                               f"{case} failed in {env}: {entry.error.message or 'unknown error'}.",
+                               details="\n".join(entry.error.traceback)))
+        for variant, v in entry.variants.items():
+            if not v.ok:
                 failed.append(variant)
-                out.append(Verdict(env, case, "run", Status.ERROR, Outcome.ERROR,
-                                   f"{case}/{variant} raised {err.get('type')}: {err.get('message', '')[:300]}",
-                                   variant=variant, details="\n".join(err.get("traceback", []))))
-        if entry.get("status") != "error" and not failed:
-            out.append(Verdict(env, case, "run", Status.IDENTICAL, Outcome.PASS, f"{case} ran in {env}."))
-        nondet = {vn: v["nondeterministic"] for vn, v in entry.get("variants", {}).items()
-                  if v.get("status") == "ok" and v.get("nondeterministic")}
-        if nondet:
-            what = "; ".join(f"{vn}: {', '.join(names)}" for vn, names in nondet.items())
-            out.append(Verdict(env, case, "determinism", Status.NONDETERMINISTIC, Outcome.NONDETERMINISTIC,
-                               f"two runs of {case} in {env} differ bit for bit ({what}); "
-                               "golden comparisons of these values cannot be trusted."))
-        elif entry.get("variants"):
-            out.append(Verdict(env, case, "determinism", Status.IDENTICAL, Outcome.PASS,
-                               f"{case} is bitwise repeatable in {env}."))
+                err = v.error
+                out.append(Verdict(env, case, Check.RUN, Status.ERROR, Outcome.ERROR,
+                                   f"{case}/{variant} raised {err.type if err else 'an error'}: "
+                                   f"{(err.message if err else '')[:300]}",
+                                   variant=variant, details="\n".join(err.traceback) if err else ""))
+        if entry.status.value != "error" and not failed:
+            out.append(Verdict(env, case, Check.RUN, Status.IDENTICAL, Outcome.PASS, f"{case} ran in {env}."))
+        out += _determinism(env, case, entry)
     return out
 
 
-def _observables(doc: dict, case: str, ref: str) -> tuple[str, dict | None]:
-    variant, _, name = ref.partition(":")
-    v = _variants(doc, case).get(variant) or {}
-    obs = v.get("observables")
-    if obs is None:
-        return variant, None
-    return variant, ({name: obs[name]} if name and name in obs else ({} if name else obs))
-
-
-def invariant_verdicts(env: str, doc: dict) -> list[Verdict]:
-    out = []
-    for case, entry in doc["cases"].items():
-        decl = entry.get("declaration") or {}
-        tol = _tolerances(entry)
-        for inv in decl.get("invariants", []):
-            check = f"invariant:{inv['name']}"
-            if inv["type"] == "same":
-                out.append(_same_invariant(env, case, doc, inv, tol, check))
-            elif inv["type"] == "at_most":
-                out.append(_bound_invariant(env, case, doc, inv, check))
-    return out
-
-
-def _same_invariant(env, case, doc, inv, tol, check) -> Verdict:
-    va, a = _observables(doc, case, inv["a"])
-    vb, b = _observables(doc, case, inv["b"])
-    if not a or not b:
-        return Verdict(env, case, check, Status.ERROR, Outcome.ERROR,
-                       f"invariant '{inv['name']}' cannot be checked: {inv['a'] if not a else inv['b']} "
-                       "has no values (see the run verdict).")
-    if ":" in inv["a"]:  # two different observables: compare them as one pair
-        (na, oa), (_, ob) = next(iter(a.items())), next(iter(b.items()))
-        diffs = diff.compare_observables({na: oa}, {na: ob}, tol, names=[na], bitwise=inv["bitwise"])
-        label = f"{inv['a']} vs {inv['b']}"
+def _determinism(env: str, case: str, entry: CaseResult) -> list[Verdict]:
+    ran = {name: v for name, v in entry.variants.items() if v.ok}
+    nondet = {name: v.nondeterministic for name, v in ran.items() if v.nondeterministic}
+    if nondet:
+        what = "; ".join(f"{name}: {', '.join(names)}" for name, names in nondet.items())
+        return [Verdict(env, case, Check.DETERMINISM, Status.NONDETERMINISTIC, Outcome.NONDETERMINISTIC,
+                        f"two runs of {case} in {env} differ bit for bit ({what}); "
+                        "golden comparisons of these values cannot be trusted.")]
+    if not entry.variants:
+        return []
+    how = {v.determinism for v in ran.values()}
+    if how == {Determinism.REPEATED}:
+        message = f"{case} is bitwise repeatable in {env}."
+    elif Determinism.NOT_CHECKED in how:
+        message = f"{case} ran once in {env} (--repeat 1): its repeatability was not checked."
     else:
-        names = inv.get("observables") or [n for n in a if n in b]
-        diffs = diff.compare_observables(a, b, tol, names=names, bitwise=inv["bitwise"])
+        froms = sorted({v.golden_from or "?" for v in ran.values() if v.determinism == Determinism.MATCHES_GOLDEN})
+        message = (f"{case} is deterministic in {env}: it matches its golden values bit for bit "
+                   f"(from run {', '.join(froms)}), which came from two agreeing runs"
+                   + ("; the other variants were repeated" if Determinism.REPEATED in how else "") + ".")
+    return [Verdict(env, case, Check.DETERMINISM, Status.IDENTICAL, Outcome.PASS, message)]
+
+
+def _observables(doc: Results, case: str, ref: str) -> tuple[str, Mapping[str, Observable] | None]:
+    """A "variant" or "variant:observable" reference to the observables it names."""
+    variant, _, name = ref.partition(":")
+    v = variants_of(doc, case).get(variant)
+    if v is None or not v.ok:
+        return variant, None
+    if not name:
+        return variant, v.observables
+    return variant, ({name: v.observables[name]} if name in v.observables else {})
+
+
+def invariant_verdicts(env: str, doc: Results) -> list[Verdict]:
+    out = []
+    for case, entry in doc.cases.items():
+        if entry.declaration is None:
+            continue
+        tol = tolerances_of(entry)
+        for inv in entry.declaration.invariants:
+            if isinstance(inv, Same):
+                out.append(_same_invariant(env, case, doc, inv, tol))
+            elif isinstance(inv, AtMost):
+                out.append(_bound_invariant(env, case, doc, inv))
+    return out
+
+
+def _same_invariant(env: str, case: str, doc: Results, inv: Same, tol) -> Verdict:
+    va, a = _observables(doc, case, inv.a)
+    vb, b = _observables(doc, case, inv.b)
+    if not a or not b:
+        return Verdict(env, case, Check.INVARIANT, Status.ERROR, Outcome.ERROR,
+                       f"invariant '{inv.name}' cannot be checked: {inv.a if not a else inv.b} "
+                       "has no values (see the run verdict).", name=inv.name)
+    if ":" in inv.a:  # two different observables: compare them as one pair
+        (na, oa), (_, ob) = next(iter(a.items())), next(iter(b.items()))
+        diffs = diff.compare_observables({na: oa}, {na: ob}, tol, names=[na], bitwise=inv.bitwise)
+        label = f"{inv.a} vs {inv.b}"
+    else:
+        names = inv.observables or [n for n in a if n in b]
+        diffs = diff.compare_observables(a, b, tol, names=names, bitwise=inv.bitwise)
         label = f"{va} vs {vb}"
     status = diff.overall(diffs)
     if status.agrees:
-        return Verdict(env, case, check, status, Outcome.PASS,
-                       f"invariant '{inv['name']}' holds in {env} ({status.value}).", diffs=tuple(diffs))
-    divergence = diff.first_divergence(diffs, a if ":" not in inv["a"] else {}, Status.DRIFT)
+        return Verdict(env, case, Check.INVARIANT, status, Outcome.PASS,
+                       f"invariant '{inv.name}' holds in {env} ({status.value}).", name=inv.name,
+                       diffs=tuple(diffs))
+    divergence = first_divergence(diffs, a if ":" not in inv.a else {}, Status.DRIFT)
     worst_diff = max((d for d in diffs if d.status == status), key=lambda d: d.max_rel)
     return Verdict(
-        env, case, check, status, Outcome.REGRESSION,
-        f"invariant '{inv['name']}' is broken in {env}: {label} differ beyond tolerance "
-        f"({worst_diff.describe()}); {divergence.describe()}. Why it must hold: {inv.get('why') or '-'}",
-        diffs=tuple(diffs), divergence=divergence,
+        env, case, Check.INVARIANT, status, Outcome.REGRESSION,
+        f"invariant '{inv.name}' is broken in {env}: {label} differ beyond tolerance "
+        f"({worst_diff.describe()}); {divergence.describe()}. Why it must hold: {inv.why or '-'}",
+        name=inv.name, diffs=tuple(diffs), divergence=divergence,
     )
 
 
-def _bound_invariant(env, case, doc, inv, check) -> Verdict:
-    v = _variants(doc, case).get(inv["variant"]) or {}
-    obs = (v.get("observables") or {}).get(inv["observable"])
-    if obs is None:
-        return Verdict(env, case, check, Status.ERROR, Outcome.ERROR,
-                       f"invariant '{inv['name']}' cannot be checked: no {inv['variant']}:{inv['observable']}.")
-    values = [x for x in obs["values"]]
+def _bound_invariant(env: str, case: str, doc: Results, inv: AtMost) -> Verdict:
+    v = variants_of(doc, case).get(inv.variant)
+    obs = v.observables.get(inv.observable) if v is not None and v.ok else None
+    if obs is None or not obs.kind.numeric:
+        return Verdict(env, case, Check.INVARIANT, Status.ERROR, Outcome.ERROR,
+                       f"invariant '{inv.name}' cannot be checked: no {inv.variant}:{inv.observable}.",
+                       name=inv.name)
+    values = obs.values
     top = max(values) if values else 0.0
-    if values and all(not math.isnan(x) and x <= inv["bound"] for x in values):
-        return Verdict(env, case, check, Status.CLOSE, Outcome.PASS,
-                       f"invariant '{inv['name']}' holds in {env} (max {top:.3g} <= {inv['bound']:g}).")
-    return Verdict(env, case, check, Status.DRIFT, Outcome.REGRESSION,
-                   f"invariant '{inv['name']}' is broken in {env}: {inv['variant']}:{inv['observable']} "
-                   f"reaches {top:.3g} > {inv['bound']:g}. Why it must hold: {inv.get('why') or '-'}")
+    if values and all(not math.isnan(x) and x <= inv.bound for x in values):
+        return Verdict(env, case, Check.INVARIANT, Status.CLOSE, Outcome.PASS,
+                       f"invariant '{inv.name}' holds in {env} (max {top:.3g} <= {inv.bound:g}).", name=inv.name)
+    return Verdict(env, case, Check.INVARIANT, Status.DRIFT, Outcome.REGRESSION,
+                   f"invariant '{inv.name}' is broken in {env}: {inv.variant}:{inv.observable} "
+                   f"reaches {top:.3g} > {inv.bound:g}. Why it must hold: {inv.why or '-'}", name=inv.name)
 
 
-def _pick(doc: dict, case: str, ref) -> float | None:
-    if isinstance(ref, (int, float)):
+def _pick(doc: Results, case: str, ref: Ref | float) -> float | None:
+    if not isinstance(ref, Ref):
         return float(ref)
-    obs = ((_variants(doc, case).get(ref["variant"]) or {}).get("observables") or {}).get(ref["observable"])
-    if not obs or not obs.get("values"):
+    v = variants_of(doc, case).get(ref.variant)
+    obs = v.observables.get(ref.observable) if v is not None and v.ok else None
+    if obs is None or not obs.kind.numeric or not obs.values:
         return None
-    values, pick = obs["values"], ref["pick"]
+    values, pick = obs.values, ref.pick
     if isinstance(pick, int):
-        return values[pick]
+        return values[pick] if -len(values) <= pick < len(values) else None
     finite = [x for x in values if not math.isnan(x)] or [math.nan]
     return {"last": values[-1], "first": values[0], "min": min(finite), "max": max(finite),
             "mean": sum(finite) / len(finite)}[pick]
 
 
-def claim_verdicts(env: str, doc: dict) -> list[Verdict]:
-    ops = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq, "!=": operator.ne}
+
+
+def holds(claim: Claim, lhs: float, rhs: float) -> bool:
+    """``lhs op rhs``; with a tolerance, values within it of each other count as equal
+    (so ``==`` accepts a float32 learning rate read back as 0.0010000000474974513)."""
+    if claim.tolerance and not (math.isnan(lhs) or math.isnan(rhs)) and abs(lhs - rhs) <= claim.tolerance:
+        return claim.op in ("<=", ">=", "==")
+    return _OPS[claim.op](lhs, rhs)
+
+
+def claim_verdicts(env: str, doc: Results) -> list[Verdict]:
     out = []
-    for case, entry in doc["cases"].items():
-        for claim in (entry.get("declaration") or {}).get("claims", []):
-            lhs, rhs = _pick(doc, case, claim["lhs"]), _pick(doc, case, claim["rhs"])
-            check = f"claim:{claim['name']}"
+    for case, entry in doc.cases.items():
+        if entry.declaration is None:
+            continue
+        for claim in entry.declaration.claims:
+            lhs, rhs = _pick(doc, case, claim.lhs), _pick(doc, case, claim.rhs)
             if lhs is None or rhs is None:
-                out.append(Verdict(env, case, check, Status.MISSING, Outcome.INFO,
-                                   f"claim '{claim['text']}' cannot be measured in {env}."))
+                out.append(Verdict(env, case, Check.CLAIM, Status.MISSING, Outcome.INFO,
+                                   f"claim '{claim.text}' cannot be measured in {env}.", name=claim.name))
                 continue
-            holds = ops[claim["op"]](lhs, rhs)
-            out.append(Verdict(env, case, check, Status.IDENTICAL if holds else Status.DRIFT, Outcome.INFO,
-                               f"claim '{claim['text']}' {'holds' if holds else 'does not hold'} in {env} "
-                               f"({lhs:.4g} {claim['op']} {rhs:.4g} is {holds}).",
-                               details=f"{lhs!r} {claim['op']} {rhs!r}"))
+            ok = holds(claim, lhs, rhs)
+            within = f" within {claim.tolerance:g}" if claim.tolerance else ""
+            out.append(Verdict(env, case, Check.CLAIM, Status.IDENTICAL if ok else Status.DRIFT, Outcome.INFO,
+                               f"claim '{claim.text}' {'holds' if ok else 'does not hold'} in {env} "
+                               f"({lhs:.4g} {claim.op} {rhs:.4g}{within} is {ok}).", name=claim.name,
+                               details=f"{lhs!r} {claim.op} {rhs!r}"))
     return out
 
 
 # -- two runs of the same case (golden vs result, or two environments) --------------
-def compare_case(before: dict, after: dict, case: str) -> tuple[Status, list[tuple[str, list[ObservableDiff]]]]:
-    entry = (after.get("cases") or {}).get(case) or {}
-    tol = _tolerances(entry)
-    per_variant = []
+PerVariant = list[tuple[str, list[ObservableDiff]]]
+
+
+def compare_case(before: Results | Golden, after: Results, case: str) -> tuple[Status, PerVariant]:
+    """Every variant of ``case`` in ``before`` against ``after``, with ``after``'s tolerances."""
+    tol = tolerances_of(after.cases.get(case))
+    per_variant: PerVariant = []
     statuses = []
-    before_v, after_v = _variants(before, case), _variants(after, case)
+    before_v, after_v = variants_of(before, case), variants_of(after, case)
     for variant in list(before_v) + [v for v in after_v if v not in before_v]:
         b, a = before_v.get(variant), after_v.get(variant)
-        if b is None or a is None or b.get("status") != "ok" or a.get("status") != "ok":
+        if b is None or a is None or not getattr(b, "ok", True) or not a.ok:
             status = Status.MISSING if (b is None or a is None) else Status.ERROR
             statuses.append(status)
-            per_variant.append((variant, [ObservableDiff("*", status, note="no values on one side")]))
+            side = "no values on one side" if status == Status.ERROR else \
+                f"{variant} is {'new' if b is None else 'gone'}"
+            per_variant.append((variant, [ObservableDiff("*", status, note=side)]))
             continue
-        diffs = diff.compare_observables(b["observables"], a["observables"], tol)
+        diffs = diff.compare_observables(b.observables, a.observables, tol)
         statuses.append(diff.overall(diffs))
         per_variant.append((variant, diffs))
     return worst(statuses), per_variant
 
 
-def explain(before: dict, after: dict, case: str, per_variant, status: Status) -> tuple[str, Divergence | None, str]:
+def explain(after: Results, case: str, per_variant: PerVariant,
+            status: Status) -> tuple[str, Divergence | None, str]:
     """The sentence fragment for the worst variant: its biggest diff and first divergence."""
     candidates = [(v, d) for v, diffs in per_variant for d in diffs if d.status == status]
     if not candidates:
         return "", None, ""
     variant, biggest = max(candidates, key=lambda vd: (vd[1].max_rel if math.isfinite(vd[1].max_rel) else 1e300))
     diffs = dict(per_variant)[variant]
-    obs = (_variants(after, case).get(variant) or {}).get("observables") or {}
+    v = variants_of(after, case).get(variant)
+    obs = v.observables if v is not None and v.ok else {}
     threshold = Status.DRIFT if status == Status.DRIFT else Status.CLOSE
-    divergence = diff.first_divergence(diffs, obs, threshold)
-    return f"{variant}: {biggest.describe()}", divergence, variant
+    return f"{variant}: {biggest.describe()}", first_divergence(diffs, obs, threshold), variant

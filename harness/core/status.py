@@ -1,4 +1,5 @@
-"""The statuses a comparison ends in, and the outcomes a verdict has."""
+"""The statuses a comparison ends in, the checks that make verdicts, the outcomes a verdict has,
+and the exit codes they map to."""
 
 from __future__ import annotations
 
@@ -28,6 +29,48 @@ class Status(str, enum.Enum):
 def worst(statuses) -> Status:
     statuses = list(statuses)
     return max(statuses, key=lambda s: s.rank) if statuses else Status.IDENTICAL
+
+
+class Check(str, enum.Enum):
+    """What a verdict checked. Invariants and claims carry their name beside the check."""
+
+    ENVIRONMENT = "environment"  # could the environment run at all
+    RUN = "run"  # did the case raise, hang or crash
+    GOLDEN = "golden"  # the results against the blessed values
+    DETERMINISM = "determinism"  # two runs in one environment
+    INVARIANT = "invariant"  # a relation the case declares, within one environment
+    CLAIM = "claim"  # a source's statement, measured (information)
+    DRIFT_PREVIOUS = "drift:previous"  # against the environment before it in its lineage
+    DRIFT_MIGRATION = "drift:migration"  # across lineages, where users migrate (TF 2.15 -> 2.16)
+    DRIFT_REFERENCE = "drift:reference"  # against the reference environment
+    DRIFT_BETWEEN = "drift:between"  # two environments the user named (compare --between)
+
+    @property
+    def drift(self) -> bool:
+        return self.value.startswith("drift:")
+
+    @property
+    def named(self) -> bool:
+        """Checks of which a case has several, told apart by name."""
+        return self in (Check.INVARIANT, Check.CLAIM)
+
+    def id(self, name: str | None = None) -> str:
+        """The check as written in summary.json, JUnit and known_failures.toml: "golden",
+        "invariant:<name>", "drift:previous"."""
+        return f"{self.value}:{name}" if self.named else self.value
+
+
+def parse_check(check_id: str) -> tuple[Check, str | None]:
+    """"invariant:<name>" -> (Check.INVARIANT, name); "golden" -> (Check.GOLDEN, None).
+    ValueError for a check that does not exist."""
+    try:
+        return Check(check_id), None
+    except ValueError:
+        kind, _, name = check_id.partition(":")
+        check = Check(kind)
+        if not check.named or not name:
+            raise
+        return check, name
 
 
 class Outcome(str, enum.Enum):

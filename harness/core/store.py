@@ -1,4 +1,4 @@
-"""Reading and writing the JSON documents: results/<env>.json and golden/<env>.json.
+"""Reading and writing the documents on disk: results/<env>.json and golden/<env>.json.
 
 Writes are atomic (a temporary file in the same folder, fsync, rename), so an
 interrupted run or a full disk never leaves a half-written file behind and the
@@ -10,21 +10,17 @@ a verdict.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import re
 import tempfile
 from typing import Any
 
-RESULTS_KIND = "tfrepro-results"
-GOLDEN_KIND = "tfrepro-golden"
-SCHEMA_VERSION = 1
+from harness.core import documents
+from harness.core.reader import DocumentError, Where
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
-
-
-class DocumentError(Exception):
-    """A results or golden file that cannot be used; the message names the file."""
 
 
 def safe_name(name: str) -> str:
@@ -62,8 +58,16 @@ def write_json(path: str, data: Any) -> None:
         raise
 
 
-def read_document(path: str, kind: str) -> dict:
-    """Load and validate a document of ``kind``; DocumentError says what is wrong."""
+def sha256_file(path: str) -> str:
+    """The hex sha256 of a file's bytes (content, never timestamps, decides what changed)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _load(path: str) -> Any:
     try:
         with open(path, encoding="utf-8") as fh:
             text = fh.read()
@@ -74,27 +78,54 @@ def read_document(path: str, kind: str) -> dict:
     if not text.strip():
         raise DocumentError(f"{path}: the file is empty")
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise DocumentError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); truncated?") from exc
-    if not isinstance(data, dict) or data.get("schema") != kind:
-        raise DocumentError(f"{path}: not a {kind} document")
-    version = data.get("version")
-    if not isinstance(version, int):
-        raise DocumentError(f"{path}: no schema version")
-    if version > SCHEMA_VERSION:
-        raise DocumentError(
-            f"{path}: written by a newer harness (schema {version}, this one reads {SCHEMA_VERSION}); "
-            "upgrade the harness"
-        )
-    if version < SCHEMA_VERSION:
-        raise DocumentError(
-            f"{path}: schema {version} is older than {SCHEMA_VERSION}; re-run the environment "
-            "(and bless again for a golden file)"
-        )
-    if not isinstance(data.get("cases"), dict):
-        raise DocumentError(f"{path}: has no 'cases' table")
-    return data
+
+
+def read_results(path: str) -> documents.Results:
+    """results/<env>.json, validated; FileNotFoundError when absent, DocumentError when unusable."""
+    data = _load(path)
+    where = Where(path, fix="re-run the environment, or delete the file")
+    documents.check_header(where, data, documents.RESULTS_KIND, documents.RESULTS_VERSION,
+                           "it is run again (results of an older harness are not compared)")
+    return documents.Results.from_json(where, data)
+
+
+def read_golden(path: str) -> documents.Golden:
+    """golden/<env>.json, validated and upgraded to the current schema in memory."""
+    data = _load(path)
+    where = Where(path, fix="restore it from version control, or bless the environment again with --force")
+    documents.check_header(where, data, documents.GOLDEN_KIND, documents.GOLDEN_VERSION, "bless it again")
+    return documents.Golden.from_json(where, data)
+
+
+def newer_schema(path: str, kind: str, version: int) -> int | None:
+    """The schema version of the document at ``path`` when it is newer than ``version``
+    (a newer harness wrote it: it must not be overwritten), else None."""
+    try:
+        data = _load(path)
+    except (FileNotFoundError, DocumentError):
+        return None
+    found = data.get("version") if isinstance(data, dict) and data.get("schema") == kind else None
+    return found if isinstance(found, int) and not isinstance(found, bool) and found > version else None
+
+
+def write_results(path: str, doc: documents.Results) -> None:
+    """Write results atomically; refuses to replace a file a newer harness wrote."""
+    newer = newer_schema(path, documents.RESULTS_KIND, documents.RESULTS_VERSION)
+    if newer is not None:
+        raise DocumentError(f"{path}: written by a newer harness (schema {newer}); this one "
+                            f"(schema {documents.RESULTS_VERSION}) leaves it as it is: upgrade tfrepro, "
+                            "or use another --results folder")
+    write_json(path, doc.to_json())
+
+
+def write_golden(path: str, doc: documents.Golden) -> None:
+    newer = newer_schema(path, documents.GOLDEN_KIND, documents.GOLDEN_VERSION)
+    if newer is not None:
+        raise DocumentError(f"{path}: written by a newer harness (schema {newer}); upgrade tfrepro to bless")
+    write_json(path, doc.to_json())
 
 
 class Busy(RuntimeError):
@@ -102,20 +133,23 @@ class Busy(RuntimeError):
 
 
 class exclusive:
-    """One writer per environment's results: a second run at once fails clearly."""
+    """One writer per document (a run's results, a bless's golden file): a second
+    writer at the same time fails clearly instead of losing the first one's work."""
 
-    def __init__(self, path: str):
-        self.lock_path = os.path.join(os.path.dirname(path), "." + os.path.basename(path) + ".lock")
+    def __init__(self, path: str, what: str = "run"):
+        self.what = what
+        self.lock_path = os.path.join(os.path.dirname(path) or ".", "." + os.path.basename(path) + ".lock")
 
     def __enter__(self):
-        self.fh = open(self.lock_path, "a+")
+        os.makedirs(os.path.dirname(self.lock_path), exist_ok=True)
+        self.fh = open(self.lock_path, "a+")  # noqa: SIM115 - held until __exit__
         try:
             fcntl.flock(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self.fh.close()
             raise Busy(
-                f"another run is writing {self.lock_path[:-5].replace('/.', '/')} right now; "
-                "wait for it or use a separate --results folder"
+                f"another {self.what} is writing {self.lock_path[:-5].replace('/.', '/')} right now; "
+                "wait for it" + (" or use a separate --results folder" if self.what == "run" else "")
             ) from None
         return self
 

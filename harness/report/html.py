@@ -13,7 +13,7 @@ import datetime
 import re
 
 from harness.check.verdicts import Verdict
-from harness.core.status import Outcome
+from harness.core.status import Check, Outcome
 from harness.report import escape, model, plots
 from harness.report.model import Cell, ReportModel
 
@@ -149,7 +149,7 @@ def _item(v: Verdict, state: str) -> str:
         facts.append(("first divergence", e(v.divergence.describe())))
     if v.against:
         facts.append(("compared with", e(v.against)))
-    if v.packages or v.check == "golden" or v.check.startswith("drift:"):
+    if v.packages or v.check == Check.GOLDEN or v.check.drift:
         facts.append(("package differences", _packages(v.packages)))
     if v.known:
         link = str(v.known.get("link") or "")
@@ -160,7 +160,7 @@ def _item(v: Verdict, state: str) -> str:
     if v.known and message.endswith(note):
         message = message[: -len(note)]  # the reason is shown below, once
     out = [(f'<article class="item s-{state}"><h4>{e(v.env)} · {e(v.case)}{e(variant)} · '
-            f'<span class="mono">{e(v.check)}</span> <span class="badge">{e(v.status.value)}</span></h4>'),
+            f'<span class="mono">{e(v.check_id)}</span> <span class="badge">{e(v.status.value)}</span></h4>'),
            f"<p>{e(message)}</p>"]
     if facts:
         out.append('<dl class="facts">' + "".join(f"<dt>{k}</dt><dd>{val}</dd>" for k, val in facts) + "</dl>")
@@ -203,7 +203,8 @@ def _flagged(m: ReportModel) -> list[str]:
 
 def _first_paragraph(ev, case: str) -> str:
     for doc in ev.results.values():
-        text = (((doc.get("cases") or {}).get(case) or {}).get("declaration") or {}).get("doc") or ""
+        entry = doc.cases.get(case)
+        text = entry.declaration.doc if entry is not None and entry.declaration is not None else ""
         if text:
             return re.split(r"\n\s*\n", text.strip())[0]
     return ""

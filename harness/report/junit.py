@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 
 from harness.check.evaluate import Evaluation
 from harness.check.verdicts import Verdict
-from harness.core.status import Outcome, Status
+from harness.core.status import Check, Outcome, Status
 from harness.report.escape import xml_text
 
 FAILURE_TYPES = {Outcome.REGRESSION: "regression", Outcome.MISSING: "missing-golden",
@@ -30,7 +30,7 @@ def _classname(env: str) -> str:
 
 
 def _name(v: Verdict) -> str:
-    return f"{v.case}{f'/{v.variant}' if v.variant else ''} :: {v.check}"
+    return f"{v.case}{f'/{v.variant}' if v.variant else ''} :: {v.check_id}"
 
 
 def _body(v: Verdict) -> str:
@@ -55,7 +55,7 @@ def _testcase(suite: ET.Element, v: Verdict, seconds: float) -> str:
     if v.outcome == Outcome.ERROR:
         ET.SubElement(case, "error", message=message, type="error").text = xml_text(_body(v))
         return "errors"
-    if v.outcome in (Outcome.KNOWN, Outcome.STALE) or (v.check == "environment" and v.status == Status.MISSING):
+    if v.outcome in (Outcome.KNOWN, Outcome.STALE) or (v.check == Check.ENVIRONMENT and v.status == Status.MISSING):
         reason = (v.known or {}).get("reason") or ""
         ET.SubElement(case, "skipped", message=xml_text(f"{v.outcome.value}: {v.message}"
                                                          + (f" ({reason})" if reason and reason not in v.message else "")))
@@ -75,12 +75,13 @@ def build(ev: Evaluation) -> ET.Element:
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     total_time = 0.0
     for env in envs:
-        timing = ((ev.results.get(env) or {}).get("timing") or {}).get("cases") or {}
+        doc = ev.results.get(env)
+        timing = (doc.timing.get("cases") if doc is not None else None) or {}
         suite = ET.SubElement(root, "testsuite", name=xml_text(env))
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0, "passed": 0}
         suite_time = 0.0
         for v in by_env[env]:
-            seconds = float(timing.get(v.case) or 0.0) if v.check == "run" else 0.0
+            seconds = float(timing.get(v.case) or 0.0) if v.check == Check.RUN else 0.0
             seconds = seconds if math.isfinite(seconds) and seconds >= 0 else 0.0
             suite_time += seconds
             counts[_testcase(suite, v, seconds)] += 1

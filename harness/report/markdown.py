@@ -57,13 +57,13 @@ def _flagged(m: ReportModel) -> list[str]:
             detail = md_cell(v.message, MESSAGE_LIMIT)
             if v.packages:
                 detail += "<br>packages: " + md_cell(", ".join(v.packages), 200)
-            rows.append([section.outcome.value, md_cell(v.env), md_cell(v.case + variant), md_cell(v.check), detail])
+            rows.append([section.outcome.value, md_cell(v.env), md_cell(v.case + variant), md_cell(v.check_id), detail])
     for group in m.missing:
         rows.append([Outcome.MISSING.value, md_cell(f"{len(group.envs)} env(s): " + ", ".join(group.envs), 400),
                      md_cell(group.case), "golden", "check the results, then: " + md_cell(group.command, 400)])
     for v in m.drift:
         rows.append(["drift (info)", md_cell(v.env), md_cell(v.case + (f"/{v.variant}" if v.variant else "")),
-                     md_cell(f"{v.check} vs {v.against}"), md_cell(v.message, MESSAGE_LIMIT)])
+                     md_cell(f"{v.check_id} vs {v.against}"), md_cell(v.message, MESSAGE_LIMIT)])
     if not rows:
         return ["Nothing is flagged: every check passed."]
     out = _table(["outcome", "environment", "case", "check", "explanation"], rows[:MAX_ITEMS])

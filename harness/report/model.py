@@ -8,13 +8,13 @@ version order.
 from __future__ import annotations
 
 import dataclasses
-import math
 import shlex
 
 from harness.check import fingerprints
 from harness.check.evaluate import Evaluation
 from harness.check.verdicts import Verdict
-from harness.core.status import Outcome, Status
+from harness.core.documents import Kind, Observable, VariantResult
+from harness.core.status import Check, Outcome, Status
 from harness.matrix import envs
 from harness.report import text
 
@@ -124,16 +124,16 @@ def lineage_title(lineage: str) -> str:
 
 def _cell(env: str, case: str, verdicts: list[Verdict]) -> Cell:
     states = [_STATE_OF_OUTCOME.get(v.outcome, "pass") for v in verdicts]
-    drift = [v for v in verdicts if v.check == "drift:previous" and v.status == Status.DRIFT]
+    drift = [v for v in verdicts if v.check == Check.DRIFT_PREVIOUS and v.status == Status.DRIFT]
     if drift:
         states.append("drift")
     state = min(states, key=CELL_STATES.index) if states else "absent"
-    golden = next((v for v in verdicts if v.check == "golden"), None)
+    golden = next((v for v in verdicts if v.check == Check.GOLDEN), None)
     badges = []
-    broken = [v for v in verdicts if v.check.startswith("invariant:") and v.outcome == Outcome.REGRESSION]
+    broken = [v for v in verdicts if v.check == Check.INVARIANT and v.outcome == Outcome.REGRESSION]
     known = [v for v in verdicts if v.outcome == Outcome.KNOWN]
-    errors = [v for v in verdicts if v.outcome == Outcome.ERROR and v.check != "golden"]
-    claims = [v for v in verdicts if v.check.startswith("claim:") and v.status == Status.DRIFT]
+    errors = [v for v in verdicts if v.outcome == Outcome.ERROR and v.check != Check.GOLDEN]
+    claims = [v for v in verdicts if v.check == Check.CLAIM and v.status == Status.DRIFT]
     for items, label in ((broken, "inv ✗"), (errors, "error"), (known, "known"), (claims, "claim ✗")):
         if items:
             badges.append(f"{label} {len(items)}" if len(items) > 1 else label)
@@ -148,10 +148,10 @@ def _cell(env: str, case: str, verdicts: list[Verdict]) -> Cell:
 
 
 def _env_row(spec: envs.EnvSpec, ev: Evaluation, env_verdict: Verdict | None, previous: str | None) -> EnvRow:
-    doc = ev.results.get(spec.id) or {}
-    fp = doc.get("fingerprint") or {}
+    doc = ev.results.get(spec.id)
+    fp = doc.fingerprint if doc is not None else {}
     packages = {k.lower(): v for k, v in (fp.get("packages") or {}).items()}
-    recorded = {k.lower(): v for k, v in (doc.get("versions") or {}).items()}
+    recorded = {k.lower(): v for k, v in (doc.versions if doc is not None else {}).items()}
     versions = {}
     for name in KEY_COLUMNS:
         found = packages.get(name) or recorded.get(name)
@@ -166,13 +166,13 @@ def _env_row(spec: envs.EnvSpec, ev: Evaluation, env_verdict: Verdict | None, pr
         note = env_verdict.message
     key: tuple[str, ...] = ()
     other: tuple[str, ...] = ()
-    if previous and doc:
-        before = (ev.results.get(previous) or {}).get("fingerprint")
+    if previous and doc is not None:
+        before = ev.results[previous].fingerprint if previous in ev.results else None
         key = tuple(fingerprints.key_changes(before, fp))
         other = tuple(c for c in fingerprints.package_changes(before, fp) if c not in key)
         other += tuple(fingerprints.platform_changes(before, fp))
     return EnvRow(spec, state, note, str(fp.get("python") or spec.python), versions,
-                  previous if doc else None, key, other)
+                  previous if doc is not None else None, key, other)
 
 
 def _sections(ev: Evaluation) -> tuple[Section, ...]:
@@ -201,10 +201,10 @@ def _missing(ev: Evaluation) -> tuple[MissingGroup, ...]:
 def _claims(ev: Evaluation) -> tuple[ClaimRow, ...]:
     declared: dict[tuple[str, str], str] = {}
     for doc in ev.results.values():
-        for case, entry in (doc.get("cases") or {}).items():
-            for claim in ((entry or {}).get("declaration") or {}).get("claims", []):
-                declared.setdefault((case, str(claim.get("name"))), str(claim.get("text", "")))
-    index = {(v.case, v.check[len("claim:"):], v.env): v for v in ev.verdicts if v.check.startswith("claim:")}
+        for case, entry in doc.cases.items():
+            for claim in entry.declaration.claims if entry.declaration is not None else ():
+                declared.setdefault((case, claim.name), claim.text)
+    index = {(v.case, v.name, v.env): v for v in ev.verdicts if v.check == Check.CLAIM}
     rows = []
     for (case, name), claim_text in sorted(declared.items()):
         per_env = []
@@ -222,7 +222,7 @@ def build(ev: Evaluation) -> ReportModel:
     by_cell: dict[tuple[str, str], list[Verdict]] = {}
     env_level: dict[str, Verdict] = {}
     for v in ev.verdicts:
-        if v.check == "environment":
+        if v.check == Check.ENVIRONMENT:
             env_level[v.env] = v
         else:
             by_cell.setdefault((v.env, v.case), []).append(v)
@@ -230,7 +230,7 @@ def build(ev: Evaluation) -> ReportModel:
     for spec in ev.specs:
         if spec.id in env_level:
             continue
-        present = (ev.results.get(spec.id) or {}).get("cases") or {}
+        present = ev.results[spec.id].cases if spec.id in ev.results else {}
         for case in ev.cases:
             verdicts = by_cell.get((spec.id, case), [])
             cells[(spec.id, case)] = _cell(spec.id, case, verdicts) if case in present else Cell(
@@ -241,7 +241,7 @@ def build(ev: Evaluation) -> ReportModel:
         rows.append(_env_row(spec, ev, env_level.get(spec.id), last_with_results.get(spec.lineage)))
         if spec.id in ev.results:
             last_with_results[spec.lineage] = spec.id
-    drift = tuple(v for v in ev.verdicts if v.check == "drift:previous" and v.status == Status.DRIFT
+    drift = tuple(v for v in ev.verdicts if v.check == Check.DRIFT_PREVIOUS and v.status == Status.DRIFT
                   and v.outcome == Outcome.INFO)
     return ReportModel(
         ev=ev, verdict=text.verdict_line(ev), exit_code=ev.exit_code,
@@ -256,36 +256,37 @@ def final_metrics(ev: Evaluation, case: str) -> tuple[list[tuple[str, str]], lis
     variant: columns (variant, observable) and one row of values per environment."""
     columns: list[tuple[str, str]] = []
     for spec in ev.specs:
-        variants = (((ev.results.get(spec.id) or {}).get("cases") or {}).get(case) or {}).get("variants") or {}
-        for variant, v in variants.items():
-            for name, obs in (v.get("observables") or {}).items():
+        for variant, v in variants_of(ev, spec.id, case).items():
+            for name, obs in v.observables.items():
                 if _is_final_metric(obs) and (variant, name) not in columns:
                     columns.append((variant, name))
     rows = []
     for spec in ev.specs:
-        variants = (((ev.results.get(spec.id) or {}).get("cases") or {}).get(case) or {}).get("variants")
+        variants = variants_of(ev, spec.id, case)
         if not variants:
             continue
         values: list[float | None] = []
         for variant, name in columns:
-            obs = ((variants.get(variant) or {}).get("observables") or {}).get(name)
-            values.append(_last(obs))
+            found = variants.get(variant)
+            values.append(_last(found.observables.get(name) if found is not None else None))
         rows.append((spec.id, values))
     return columns, rows
 
 
-def _is_final_metric(obs: dict) -> bool:
-    if not isinstance(obs, dict) or obs.get("kind") == "digest":
+def variants_of(ev: Evaluation, env: str, case: str) -> dict[str, VariantResult]:
+    """The variants of ``case`` that ran in ``env`` (none where it did not)."""
+    doc = ev.results.get(env)
+    entry = doc.cases.get(case) if doc is not None else None
+    return {name: v for name, v in entry.variants.items() if v.ok} if entry is not None else {}
+
+
+def _is_final_metric(obs: Observable) -> bool:
+    if not obs.kind.numeric:
         return False
-    axes = obs.get("axes") or []
-    return obs.get("kind") == "scalar" or (len(axes) == 1 and axes[0] in ("epoch", "step"))
+    return obs.kind == Kind.SCALAR or (len(obs.axes) == 1 and obs.axes[0] in ("epoch", "step"))
 
 
-def _last(obs: dict | None) -> float | None:
-    values = (obs or {}).get("values") or []
-    if not values:
+def _last(obs: Observable | None) -> float | None:
+    if obs is None or not obs.kind.numeric or not obs.values:
         return None
-    try:
-        return float(values[-1])
-    except (TypeError, ValueError):
-        return math.nan
+    return float(obs.values[-1])

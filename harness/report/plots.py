@@ -27,6 +27,7 @@ import numpy as np
 from matplotlib import colormaps
 
 from harness.check.evaluate import Evaluation
+from harness.core.documents import Observable
 from harness.report import model, pool
 from harness.report.canvas import SmallMultiples, legend_rows, limits
 
@@ -125,12 +126,11 @@ def grouping(ev: Evaluation, panels: dict[str, list[np.ndarray | None]]) -> Grou
 
 
 # -- gathering the observables of one case ----------------------------------------------------
-def shape_class(obs: dict) -> str | None:
+def shape_class(obs: Observable) -> str | None:
     """"curve", "trajectory", "histogram" or None (not plotted), from the axes alone."""
-    if not isinstance(obs, dict) or obs.get("kind") == "digest":
+    if not obs.kind.numeric:
         return None
-    axes = obs.get("axes") or []
-    shape = obs.get("shape") or []
+    axes, shape = obs.axes, obs.shape
     if len(axes) != len(shape) or not axes or 0 in shape:
         return None
     if len(axes) == 3 and str(axes[2]).startswith("bin"):
@@ -148,17 +148,14 @@ def shape_class(obs: dict) -> str | None:
 class _Gathered:
     kinds: dict[str, str]  # observable -> shape class, in first-seen order
     variants: list[str]
-    data: dict[tuple[str, str], dict[str, dict]]  # (observable, variant) -> env -> observable
+    data: dict[tuple[str, str], dict[str, Observable]]  # (observable, variant) -> env -> observable
 
 
 def _gather(ev: Evaluation, case: str) -> _Gathered:
     g = _Gathered({}, [], {})
     for spec in ev.specs:
-        variants = (((ev.results.get(spec.id) or {}).get("cases") or {}).get(case) or {}).get("variants") or {}
-        for variant, v in variants.items():
-            if not isinstance(v, dict) or v.get("status") != "ok":
-                continue
-            for name, obs in (v.get("observables") or {}).items():
+        for variant, v in model.variants_of(ev, spec.id, case).items():
+            for name, obs in v.observables.items():
                 kind = shape_class(obs)
                 if kind is None:
                     continue
@@ -169,20 +166,20 @@ def _gather(ev: Evaluation, case: str) -> _Gathered:
     return g
 
 
-def _array(obs: dict) -> np.ndarray | None:
+def _array(obs: Observable) -> np.ndarray | None:
     try:
-        arr = np.asarray(obs.get("values") or [], dtype=np.float64).reshape(obs.get("shape"))
+        arr = np.asarray(obs.values, dtype=np.float64).reshape(obs.shape)
     except (TypeError, ValueError):
         return None
     return np.where(np.isfinite(arr), arr, np.nan)
 
 
-def _labels(obs: dict, axis: int) -> list[str]:
-    n = obs["shape"][axis]
-    labels = obs.get("labels") or []
-    if axis == len(obs["shape"]) - 1 and len(labels) == n:
+def _labels(obs: Observable, axis: int) -> list[str]:
+    n = obs.shape[axis]
+    labels = obs.labels or ()
+    if axis == len(obs.shape) - 1 and len(labels) == n:
         return [str(x) for x in labels]
-    return [f"{obs['axes'][axis]} {i}" for i in range(n)]
+    return [f"{obs.axes[axis]} {i}" for i in range(n)]
 
 
 # -- line figures (curves and trajectories) ---------------------------------------------------
@@ -263,8 +260,8 @@ def _trajectory(ev: Evaluation, g: _Gathered, name: str) -> Plot:
         width = max(width, len(columns))
         for c, label in enumerate(columns):
             series = {e: a[:, c] for e, a in per_env.items() if a.shape[1] > c}
-            specs.append(_PanelSpec(r, c, variant, label, sample["axes"][0], series))
-    axes = next(iter(g.data[(name, variants[0])].values()))["axes"]
+            specs.append(_PanelSpec(r, c, variant, label, sample.axes[0], series))
+    axes = next(iter(g.data[(name, variants[0])].values())).axes
     seed = " (the weight-sum trajectory of seed 001)" if name == "trajectory" else ""
     return Plot(f"{name}: one panel per variant and {axes[1]}, over {axes[0]}s",
                 f"One line per group of environments whose lines coincide{seed}.",
@@ -281,7 +278,7 @@ def _curves(ev: Evaluation, g: _Gathered, names: list[str]) -> Plot:
             series = {e: a.ravel() for e, a in ((e, _array(o)) for e, o in per_env.items()) if a is not None}
             if not series:
                 continue
-            axis = next(iter(per_env.values()))["axes"][0]
+            axis = next(iter(per_env.values())).axes[0]
             specs.append(_PanelSpec(r, c, name, variant, axis, series))
     return Plot(f"{', '.join(names)} per {axis}", "Rows are observables, columns are variants; one line per "
                 "group of environments whose curves coincide.", _line_figure(ev, specs, len(names), len(variants)))
@@ -293,16 +290,16 @@ def _histograms(ev: Evaluation, g: _Gathered, name: str) -> Plot:
     candidates = [s.id for s in ev.specs if any(s.id in g.data[(name, v)] for v in variants)]
     env = ev.options.reference if ev.options.reference in candidates else candidates[-1]
     rows = [(v, g.data[(name, v)][env]) for v in variants if env in g.data[(name, v)]]
-    arrays: list[tuple[str, dict, np.ndarray]] = [
+    arrays: list[tuple[str, Observable, np.ndarray]] = [
         (v, o, a) for v, o in rows if (a := _array(o)) is not None and a.ndim == 3]
     width = max((min(a.shape[1], MAX_COLUMNS) for _, _, a in arrays), default=1)
     fig = SmallMultiples(max(1, len(arrays)), width, 1.45, 1.25, legend_rows=1)
     steps, step_axis = 0, "step"
     for r, (variant, obs, a) in enumerate(arrays):
-        steps, step_axis = a.shape[0], obs["axes"][0]
-        labels = [str(x) for x in obs.get("labels") or []]
+        steps, step_axis = a.shape[0], obs.axes[0]
+        labels = [str(x) for x in obs.labels or ()]
         # labels name the entries of one axis: the layers when their count matches, else the bins
-        groups = labels if len(labels) == a.shape[1] else [f"{obs['axes'][1]} {i}" for i in range(a.shape[1])]
+        groups = labels if len(labels) == a.shape[1] else [f"{obs.axes[1]} {i}" for i in range(a.shape[1])]
         for c in range(min(width, a.shape[1])):
             first, last = a[0, c], a[-1, c]
             top = limits([np.nan_to_num(first), np.nan_to_num(last)], pad=0.0)
@@ -312,7 +309,7 @@ def _histograms(ev: Evaluation, g: _Gathered, name: str) -> Plot:
             edges = np.arange(a.shape[2] + 1) - 0.5
             fig.line(panel, np.repeat(edges, 2)[1:-1], np.repeat(np.nan_to_num(first), 2), "#495057", 0.8)
     fig.legend([(f"last {step_axis} ({steps - 1})", "#f08c00", "bar"), (f"first {step_axis} (0)", "#495057", "line")])
-    axes = rows[0][1]["axes"] if rows else ["step", "layer", "bin"]
+    axes = rows[0][1].axes if rows else ("step", "layer", "bin")
     return Plot(f"{name}: one panel per variant and {axes[1]}, in {env}",
                 f"Bins along x, counts along y (as in seed 002); environment shown: {env}.", fig.png())
 

@@ -34,7 +34,7 @@ import json
 import math
 
 from harness.check.evaluate import Evaluation
-from harness.core.status import Outcome
+from harness.core.status import Check, Outcome
 from harness.report import text
 
 SCHEMA = "tfrepro-summary"
@@ -61,7 +61,7 @@ def _finite_only(data) -> bool:
 
 
 def build(ev: Evaluation) -> dict:
-    env_status = {v.env: v.status.value for v in ev.verdicts if v.check == "environment"}
+    env_status = {v.env: v.status.value for v in ev.verdicts if v.check == Check.ENVIRONMENT}
     data = {
         "schema": SCHEMA,
         "version": VERSION,
@@ -70,7 +70,7 @@ def build(ev: Evaluation) -> dict:
         "counts": {o.value: len(ev.by_outcome(o)) for o in Outcome},
         "environments": [
             dict(s.to_json(), status=env_status.get(s.id, "ok"),
-                 versions=(ev.results.get(s.id) or {}).get("versions"))
+                 versions=ev.results[s.id].versions if s.id in ev.results else None)
             for s in ev.specs
         ],
         "cases": ev.cases,

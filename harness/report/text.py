@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.check.evaluate import Evaluation
-from harness.core.status import Outcome, Status
+from harness.core.status import Check, Outcome, Status
 
 SECTIONS = (
     (Outcome.REGRESSION, "REGRESSIONS (golden drift, broken invariants)"),
@@ -24,8 +24,8 @@ def golden_grid(ev: Evaluation) -> list[str]:
     width = max([len(s.id) for s in ev.specs] + [11])
     lines = ["golden: " + "  ".join(f"{i + 1}={c}" for i, c in enumerate(cases)),
              f"{'environment':<{width}}  " + "  ".join(f"{i + 1:>2}" for i in range(len(cases)))]
-    index = {(v.env, v.case): v for v in ev.verdicts if v.check == "golden"}
-    env_level = {v.env: v for v in ev.verdicts if v.check == "environment"}
+    index = {(v.env, v.case): v for v in ev.verdicts if v.check == Check.GOLDEN}
+    env_level = {v.env: v for v in ev.verdicts if v.check == Check.ENVIRONMENT}
     for spec in ev.specs:
         if spec.id in env_level:
             status = env_level[spec.id].status
@@ -43,7 +43,7 @@ def golden_grid(ev: Evaluation) -> list[str]:
 def drift_lines(ev: Evaluation) -> list[str]:
     lines = []
     for v in ev.verdicts:
-        if v.check == "drift:previous" and v.status not in (Status.IDENTICAL,):
+        if v.check == Check.DRIFT_PREVIOUS and v.status not in (Status.IDENTICAL,):
             lines.append(f"  {v.env} vs {v.against} [{v.case}] {v.status.value}: {v.message}")
             if v.packages:
                 lines.append(f"      packages: {', '.join(v.packages)}")
@@ -63,12 +63,12 @@ def render(ev: Evaluation) -> str:
         out.append(f"{title}: {len(items)}")
         for v in items:
             variant = f"/{v.variant}" if v.variant else ""
-            out.append(f"  [{v.env}] {v.case}{variant} {v.check}: {v.message}")
-    notes = [v for v in ev.verdicts if v.outcome == Outcome.INFO and v.check in ("golden", "environment")]
+            out.append(f"  [{v.env}] {v.case}{variant} {v.check_id}: {v.message}")
+    notes = [v for v in ev.verdicts if v.outcome == Outcome.INFO and v.check in (Check.GOLDEN, Check.ENVIRONMENT)]
     if notes:
         out.append("")
         out.append(f"NOTES: {len(notes)}")
-        out += [f"  [{v.env}] {v.case} {v.check}: {v.message}" for v in notes]
+        out += [f"  [{v.env}] {v.case} {v.check_id}: {v.message}" for v in notes]
     drift = drift_lines(ev)
     if drift:
         out.append("")

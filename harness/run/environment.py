@@ -8,12 +8,14 @@ and merged with the earlier results that still hold (harness.run.incremental).
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import os
 import threading
 from collections.abc import Callable
 
 from harness import config
 from harness.core import store
+from harness.core.documents import Results
 from harness.matrix import envs
 from harness.run import incremental, replicas
 from harness.run.options import RunOptions, selected_cases
@@ -27,13 +29,11 @@ def plan_environment(spec: envs.EnvSpec, options: RunOptions) -> incremental.Pla
     nox calls this before it syncs the virtualenv)."""
     inputs = incremental.collect_inputs(spec, selected_cases(options), options.repeat, ROOT)
     previous, unusable = incremental.read_previous(options.results_dir, spec.id)
-    return incremental.plan(inputs, previous, unusable, force=options.force, partial=bool(options.only))
-
-
+    return incremental.plan(inputs, previous, unusable, force=options.force)
 
 
 def run_environment(spec: envs.EnvSpec, python: str, options: RunOptions | None = None,
-                    progress: Callable[[str], None] = print, plan: incremental.Plan | None = None) -> dict:
+                    progress: Callable[[str], None] = print, plan: incremental.Plan | None = None) -> Results | None:
     """Run the cases of ``spec`` that are not up to date with ``python``, and write
     results/<env>.json with them and the earlier results still valid."""
     options = options or RunOptions()
@@ -43,7 +43,7 @@ def run_environment(spec: envs.EnvSpec, python: str, options: RunOptions | None 
         plan = plan or plan_environment(spec, options)
         progress(f"{spec.id}: {plan.describe()}")
         if plan.up_to_date:
-            return _keep_up_to_date(path, plan)
+            return incremental.read_previous(options.results_dir, spec.id)[0]
         log_path = path[: -len(".json")] + ".log"
         open(log_path, "w").close()
         files = selected_cases(options)
@@ -51,13 +51,13 @@ def run_environment(spec: envs.EnvSpec, python: str, options: RunOptions | None 
         doc = _run_workers(spec, python, options, log_path, to_run, plan.inputs.stamp())
         previous, _ = incremental.read_previous(options.results_dir, spec.id)
         doc = incremental.merge(doc, previous, plan)
-        store.write_json(path, doc)
+        store.write_results(path, doc)
     progress(f"{spec.id}: wrote {os.path.relpath(path, ROOT)}")
     return doc
 
 
 def _run_workers(spec: envs.EnvSpec, python: str, options: RunOptions, log_path: str,
-                 cases: dict[str, str], stamp: dict) -> dict:
+                 cases: dict[str, str], stamp: dict) -> Results:
     """One worker, or with the determinism check two side by side (harness.replicas):
     the second makes the repeat runs on the other core, in reverse order."""
     if options.repeat < 2:
@@ -81,26 +81,15 @@ def _run_workers(spec: envs.EnvSpec, python: str, options: RunOptions, log_path:
     return replicas.merge(first, second, options.repeat)
 
 
-def skip_environment(spec: envs.EnvSpec, options: RunOptions, plan: incremental.Plan) -> dict:
-    """An up-to-date environment runs nothing (nox calls this instead of syncing)."""
-    path = store.document_path(options.results_dir, spec.id)
-    with store.exclusive(path):
-        return _keep_up_to_date(path, plan)
-
-
-def _keep_up_to_date(path: str, plan: incremental.Plan) -> dict:
-    # Only cases that no selected folder has any more leave the results.
-    previous, _ = incremental.read_previous(os.path.dirname(path), plan.env)
-    if previous is not None and plan.drop:
-        previous = incremental.without_dropped(previous, plan)
-        store.write_json(path, previous)
-    return previous or {}
-
-
 def write_unavailable(spec: envs.EnvSpec, reason: str, results_dir: str | None = None) -> str:
+    """Record that ``spec`` cannot run here, keeping every earlier case result in the file."""
     folder = results_dir or RunOptions().results_dir
     os.makedirs(folder, exist_ok=True)  # the first thing a run writes may be this
     path = store.document_path(folder, spec.id)
     with store.exclusive(path):
-        store.write_json(path, unavailable_document(spec, reason))
+        previous, _ = incremental.read_previous(folder, spec.id)
+        doc = unavailable_document(spec, reason)
+        if previous is not None:
+            doc = dataclasses.replace(doc, cases=previous.cases)
+        store.write_results(path, doc)
     return path

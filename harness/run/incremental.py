@@ -10,6 +10,7 @@ not timestamps: a fresh checkout or a `touch` changes nothing, an edit does.
 Everything is re-run when forced, when there is no readable result of this
 schema, when the environment was unavailable or its definition changed. A case is
 re-run when it is new, when any of its digests differ, or when it had errors.
+Results are only ever merged: a run keeps every case it did not run.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ import os
 
 from harness import config
 from harness.core import store
+from harness.core.documents import RESULTS_KIND, RESULTS_VERSION, CaseResult, Results
+from harness.core.errors import InfrastructureError
+from harness.core.reader import DocumentError
 from harness.matrix import envs, locks
 
 RUNNER_DIR = config.RUNNER_DIR
@@ -28,8 +32,7 @@ FORCE_HINT = "--force or HARNESS_FORCE=1 re-runs it"
 
 
 def file_digest(path: str) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.sha256(fh.read()).hexdigest()
+    return store.sha256_file(path)
 
 
 def runner_digest(folder: str = RUNNER_DIR) -> str:
@@ -73,8 +76,8 @@ class Plan:
     env: str
     inputs: RunInputs
     run: tuple[tuple[str, str], ...]  # (case, why it runs)
-    keep: tuple[str, ...]  # cases whose previous results still hold
-    drop: tuple[str, ...]  # previous cases no selected case folder has any more
+    keep: tuple[str, ...]  # selected cases whose previous results still hold
+    others: tuple[str, ...]  # previous cases this run does not select: kept as they are
     whole: str | None = None  # why everything runs, when it does
     since: str | None = None  # when the kept results were made
 
@@ -83,7 +86,7 @@ class Plan:
         return not self.run
 
     def describe(self) -> str:
-        dropped = f"; dropping {', '.join(self.drop)} (no such case any more)" if self.drop else ""
+        dropped = ""  # results are never dropped; cases outside this run are kept as they are
         if self.up_to_date:
             return (f"up to date, skipped: lock, runner and {_cases(len(self.keep))} unchanged since "
                     f"{self.since or 'the last run'} ({FORCE_HINT}){dropped}")
@@ -101,50 +104,49 @@ def _cases(n: int) -> str:
     return f"{n} case" if n == 1 else f"{n} cases"
 
 
-def read_previous(results_dir: str, env_id: str) -> tuple[dict | None, str | None]:
-    """The last result and, when it cannot be used as a whole, why."""
+def read_previous(results_dir: str, env_id: str) -> tuple[Results | None, str | None]:
+    """The last result and, when it cannot be used as a whole, why. A result written by a
+    newer harness is an InfrastructureError: it is never run over (nor overwritten)."""
     path = store.document_path(results_dir, env_id)
+    newer = store.newer_schema(path, RESULTS_KIND, RESULTS_VERSION)
+    if newer is not None:
+        raise InfrastructureError(f"{path} was written by a newer harness (schema {newer}); this one "
+                                  f"(schema {RESULTS_VERSION}) leaves it as it is: upgrade tfrepro, or use "
+                                  "another --results folder")
     try:
-        doc = store.read_document(path, store.RESULTS_KIND)
+        doc = store.read_results(path)
     except FileNotFoundError:
         return None, "no previous result"
-    except store.DocumentError as exc:
+    except DocumentError as exc:
         return None, f"the previous result is unusable ({exc})"
-    if doc.get("status") != "ok":
-        return None, f"the previous result was {doc.get('status')} ({doc.get('reason')})"
+    if not doc.ok:
+        return doc, f"the previous result was {doc.status.value} ({doc.reason})"
+    if doc.upgraded_from is not None:
+        return doc, f"the previous result was written with schema {doc.upgraded_from}"
     return doc, None
 
 
-def plan(inputs: RunInputs, previous: dict | None, unusable: str | None, force: bool = False,
-         partial: bool = False) -> Plan:
-    """Decide from ``previous`` (results/<env>.json as read, or None with the reason).
-
-    ``partial``: only some cases were asked for (--case), so previous results of
-    the others are kept rather than dropped."""
+def plan(inputs: RunInputs, previous: Results | None, unusable: str | None, force: bool = False) -> Plan:
+    """Decide from ``previous`` (results/<env>.json as read, or None) and, when it cannot
+    be used as a whole, ``unusable`` (why). Cases of ``previous`` that this run does not
+    select (another --case, another cases folder) are kept, never dropped."""
     env_id = inputs.env["id"]
     selected = {c for c, _ in inputs.cases}
-    if force or previous is None:
+    others = tuple(c for c in (previous.cases if previous is not None else {}) if c not in selected)
+    if force or previous is None or unusable:
         whole = "forced" if force else unusable or "no previous result"
-        # A forced run of some cases (--case) still keeps the others' results.
-        others = tuple(c for c in (previous or {}).get("cases", {}) if c not in selected) if partial else ()
-        return Plan(env_id, inputs, tuple((c, whole) for c, _ in inputs.cases), others, (), whole)
-    if _definition(previous.get("env") or {}) != _definition(inputs.env):
+        return Plan(env_id, inputs, tuple((c, whole) for c, _ in inputs.cases), (), others, whole)
+    if _definition(previous.env) != _definition(inputs.env):
         whole = "the environment's definition changed (harness/matrix/envs.py)"
-        return Plan(env_id, inputs, tuple((c, whole) for c, _ in inputs.cases), (), (), whole)
-    old = previous["cases"]
+        return Plan(env_id, inputs, tuple((c, whole) for c, _ in inputs.cases), (), others, whole)
     run, keep = [], []
     for case, source in inputs.cases:
-        why = stale_reason(old.get(case), source, inputs)
+        why = stale_reason(previous.cases.get(case), source, inputs)
         if why:
             run.append((case, why))
         else:
             keep.append(case)
-    if partial:
-        keep += [c for c in old if c not in selected]
-        drop: list[str] = []
-    else:
-        drop = [c for c in old if c not in selected]
-    return Plan(env_id, inputs, tuple(run), tuple(keep), tuple(drop), None, previous.get("created"))
+    return Plan(env_id, inputs, tuple(run), tuple(keep), others, None, previous.created)
 
 
 def _definition(env: dict) -> dict:
@@ -152,41 +154,34 @@ def _definition(env: dict) -> dict:
     return {k: v for k, v in env.items() if k != "tags"}
 
 
-def stale_reason(entry: dict | None, source_sha256: str, inputs: RunInputs) -> str | None:
+def stale_reason(entry: CaseResult | None, source_sha256: str, inputs: RunInputs) -> str | None:
     """Why a case's previous entry no longer stands for it; None when it does."""
     if entry is None:
         return "new case"
-    if entry.get("source_sha256") != source_sha256:
+    if entry.source_sha256 != source_sha256:
         return "source changed"
-    if entry.get("lock_sha256") != inputs.lock_sha256:
-        return "lock changed" if entry.get("lock_sha256") else "no lock digest recorded"
-    if entry.get("runner_sha256") != inputs.runner_sha256:
-        return "runner changed" if entry.get("runner_sha256") else "no runner digest recorded"
-    if entry.get("repeat") != inputs.repeat:
-        return f"runs per variant changed ({entry.get('repeat')} -> {inputs.repeat})"
-    if entry.get("status") != "ok" or any(v.get("status") != "ok" for v in entry.get("variants", {}).values()):
+    if entry.lock_sha256 != inputs.lock_sha256:
+        return "lock changed" if entry.lock_sha256 else "no lock digest recorded"
+    if entry.runner_sha256 != inputs.runner_sha256:
+        return "runner changed" if entry.runner_sha256 else "no runner digest recorded"
+    if entry.repeat != inputs.repeat:
+        return f"runs per variant changed ({entry.repeat} -> {inputs.repeat})"
+    if not entry.ok:
         return "it had errors"
     return None
 
 
-def merge(new: dict, previous: dict | None, chosen: Plan) -> dict:
-    """``new`` (the cases just run) completed with the kept cases of ``previous``.
-
-    An environment that failed as a whole keeps nothing: its document says so."""
-    if previous is None or new.get("status") != "ok":
+def merge(new: Results, previous: Results | None, chosen: Plan) -> Results:
+    """``new`` (the cases just run) completed with every case of ``previous`` it did not
+    run: results are only ever merged, never dropped by a run that did not produce them.
+    When the environment failed as a whole, the document says so and still keeps them."""
+    if previous is None:
         return new
-    cases = {c: previous["cases"][c] for c in chosen.keep if c in previous["cases"]}
-    cases.update(new["cases"])
-    order = [c for c, _ in chosen.inputs.cases] + [c for c in cases if c not in dict(chosen.inputs.cases)]
-    new["cases"] = {c: cases[c] for c in order if c in cases}
-    old_timing = (previous.get("timing") or {}).get("cases", {})
-    timing = new.setdefault("timing", {"cases": {}})
-    timing["cases"] = {**{c: old_timing[c] for c in chosen.keep if c in old_timing}, **timing.get("cases", {})}
-    return new
-
-
-def without_dropped(previous: dict, chosen: Plan) -> dict:
-    """The previous document, minus the cases no selected folder has any more."""
-    doc = dict(previous)
-    doc["cases"] = {c: e for c, e in previous["cases"].items() if c not in chosen.drop}
-    return doc
+    kept = {c: e for c, e in previous.cases.items() if c not in new.cases or not new.ok}
+    cases = {**kept, **(new.cases if new.ok else {})}
+    order = [c for c, _ in chosen.inputs.cases] + [c for c in previous.cases] + list(cases)
+    ordered = {c: cases[c] for c in dict.fromkeys(order) if c in cases}
+    old_timing = previous.timing.get("cases", {}) if isinstance(previous.timing.get("cases"), dict) else {}
+    timing = dict(new.timing)
+    timing["cases"] = {**{c: old_timing[c] for c in kept if c in old_timing}, **new.timing.get("cases", {})}
+    return dataclasses.replace(new, cases=ordered, timing=timing)

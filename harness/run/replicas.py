@@ -12,58 +12,84 @@ ran in both is nondeterministic where any observable differs bit for bit.
 
 from __future__ import annotations
 
-import copy
+import dataclasses
+from collections.abc import Mapping
 
-from harness.inenv.worker import differing
+from harness.core.documents import (
+    CaseResult,
+    Determinism,
+    Observable,
+    Results,
+    RunError,
+    RunStatus,
+    VariantResult,
+)
 
 SECOND_RUN = "the determinism run (the second process)"
 
 
-def merge(first: dict, second: dict, repeat: int) -> dict:
-    """The first process's results document, with the second's verdict on each variant.
-
-    ``repeat`` is the runs per variant in all; the second process made ``repeat - 1``."""
-    doc = copy.deepcopy(first)
-    doc.setdefault("determinism", {})["runs"] = {
-        "per_variant": repeat, "processes": 2, "second_process_order": "reversed"}
-    doc["timing"] = _timing(first.get("timing", {}), second.get("timing", {}))
-    if doc.get("status") == "unavailable":
-        return doc
-    if second.get("status") == "unavailable":
-        for entry in doc.get("cases", {}).values():
-            _fail(entry, f"{SECOND_RUN} could not start: {second.get('reason', 'no reason given')}")
-        return doc
-    for name, entry in doc.get("cases", {}).items():
-        other = second.get("cases", {}).get(name)
-        if entry.get("status") == "error":
-            continue
-        if other is None or other.get("status") == "error":
-            why = ((other or {}).get("error") or {}).get("message") or "it did not reach this case"
-            _fail(entry, f"{SECOND_RUN} failed: {why}", (other or {}).get("error"))
-            continue
-        for variant, result in entry.get("variants", {}).items():
-            _judge(result, other.get("variants", {}).get(variant))
-    return doc
+def differing(first: Mapping[str, Observable], second: Mapping[str, Observable]) -> list[str]:
+    """Observables whose values are not bitwise equal between two runs (NaN equals NaN)."""
+    return [name for name in sorted(set(first) | set(second)) if not same_bits(first.get(name), second.get(name))]
 
 
-def _judge(result: dict, again: dict | None) -> None:
-    if result.get("status") != "ok":
-        return
-    if again is None or again.get("status") != "ok":
-        error = dict((again or {}).get("error") or {"type": "HarnessError", "traceback": []})
-        error["message"] = f"{SECOND_RUN} of this variant failed: {error.get('message', 'it did not run')}"
-        result.update(status="error", error=error)
-        return
-    differ = differing(result.get("observables", {}), again.get("observables", {}))
-    result["nondeterministic"] = sorted(set(result.get("nondeterministic", ())) | set(again.get(
-        "nondeterministic", ())) | set(differ))
-    result["repeats"] = result.get("repeats", 0) + 1 + again.get("repeats", 0)
-    result["repeat_seconds"] = again.get("seconds")
+def same_bits(a: Observable | None, b: Observable | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    if (a.kind, a.shape, a.value) != (b.kind, b.shape, b.value) or len(a.values) != len(b.values):
+        return False
+    return all(x == y or (x != x and y != y) for x, y in zip(a.values, b.values))
 
 
-def _fail(entry: dict, message: str, error: dict | None = None) -> None:
-    entry["status"] = "error"
-    entry["error"] = dict(error or {"type": "HarnessError", "traceback": []}, message=message)
+def merge(first: Results, second: Results, repeat: int) -> Results:
+    """The first process's results, with the second's verdict on each variant it ran.
+
+    ``repeat`` is the runs per variant in all; the second process made ``repeat - 1``.
+    Cases the second process did not run keep the first's determinism as it is."""
+    determinism = dict(first.determinism, runs={"per_variant": repeat, "processes": 2,
+                                                "second_process_order": "reversed"})
+    timing = _timing(first.timing, second.timing)
+    if not first.ok:
+        return dataclasses.replace(first, determinism=determinism, timing=timing)
+    if not second.ok:
+        failed = RunError("HarnessError", f"{SECOND_RUN} could not start: {second.reason or 'no reason given'}")
+        cases = {name: _fail(entry, failed) for name, entry in first.cases.items()}
+        return dataclasses.replace(first, cases=cases, determinism=determinism, timing=timing)
+    cases = {}
+    for name, entry in first.cases.items():
+        other = second.cases.get(name)
+        if other is None or entry.status == RunStatus.ERROR:
+            cases[name] = entry
+        elif other.status == RunStatus.ERROR:
+            why = other.error.message if other.error else "it did not reach this case"
+            cases[name] = _fail(entry, RunError(other.error.type if other.error else "HarnessError",
+                                                f"{SECOND_RUN} failed: {why}",
+                                                other.error.traceback if other.error else ()))
+        else:
+            cases[name] = dataclasses.replace(entry, variants={
+                variant: judge(result, other.variants.get(variant)) for variant, result in entry.variants.items()})
+    return dataclasses.replace(first, cases=cases, determinism=determinism, timing=timing)
+
+
+def judge(result: VariantResult, again: VariantResult | None) -> VariantResult:
+    """``result`` with the determinism verdict of a second run ``again`` (None: not repeated)."""
+    if not result.ok or again is None:
+        return result
+    if not again.ok:
+        error = again.error or RunError("HarnessError", "it did not run")
+        return dataclasses.replace(result, status=RunStatus.ERROR, error=dataclasses.replace(
+            error, message=f"{SECOND_RUN} of this variant failed: {error.message}"))
+    nondeterministic = sorted(set(result.nondeterministic) | set(again.nondeterministic)
+                              | set(differing(result.observables, again.observables)))
+    return dataclasses.replace(result, nondeterministic=tuple(nondeterministic),
+                               repeats=result.repeats + 1 + again.repeats, repeat_seconds=again.seconds,
+                               determinism=Determinism.REPEATED)
+
+
+def _fail(entry: CaseResult, error: RunError) -> CaseResult:
+    if entry.status == RunStatus.ERROR:
+        return entry
+    return dataclasses.replace(entry, status=RunStatus.ERROR, error=error)
 
 
 def _timing(first: dict, second: dict) -> dict:

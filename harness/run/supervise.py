@@ -17,7 +17,9 @@ import threading
 import time
 
 from harness import __version__, config
-from harness.core import store
+from harness.core import documents
+from harness.core.documents import EnvStatus, Results, RunError
+from harness.core.reader import DocumentError, Where
 from harness.inenv import determinism
 from harness.inenv.worker import source_digest
 from harness.matrix import envs
@@ -26,24 +28,26 @@ from harness.run.options import RunOptions
 LOG_TAIL_LINES = 15
 
 
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
 def base_document(spec: envs.EnvSpec) -> dict:
+    """The results document a run starts from, as the JSON it becomes."""
     return {
-        "schema": store.RESULTS_KIND,
-        "version": store.SCHEMA_VERSION,
+        "schema": documents.RESULTS_KIND,
+        "version": documents.RESULTS_VERSION,
         "harness": __version__,
         "env": spec.to_json(),
         "status": "ok",
         "reason": None,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "created": now(),
         "cases": {},
     }
 
 
-def unavailable_document(spec: envs.EnvSpec, reason: str) -> dict:
-    doc = base_document(spec)
-    doc["status"] = "unavailable"
-    doc["reason"] = reason
-    return doc
+def unavailable_document(spec: envs.EnvSpec, reason: str, error: RunError | None = None) -> Results:
+    return Results(spec.to_json(), EnvStatus.UNAVAILABLE, {}, now(), __version__, reason, error)
 
 
 def _rss_mb(pid: int) -> float:
@@ -96,7 +100,9 @@ class Supervisor:
         self.timing: dict = {"starts": [], "imports": [], "cases": {}, "repeats": {}}
         self._spawned = time.time()
 
-    def run(self) -> dict:
+    def run(self) -> Results:
+        """Run every case (restarting the worker after a crash or a timeout) and return
+        the results, validated as a results document."""
         started = time.time()
         while True:
             remaining = [c for c in self.cases if c not in self.finished]
@@ -110,7 +116,8 @@ class Supervisor:
                 self._fail_case(name, "not run: the worker stopped before reaching this case")
         self.timing["total"] = time.time() - started
         self.doc["timing"] = self.timing
-        return self.doc
+        # Every piece was validated where it arrived; this only builds the typed document.
+        return Results.from_json(Where(f"the results of {self.spec.id}"), self.doc)
 
     # -- one worker process -------------------------------------------------
     def _command(self, fd: int, remaining: list[str]) -> list[str]:
@@ -156,7 +163,7 @@ class Supervisor:
     def _watch(self, proc: subprocess.Popen, read_fd: int) -> bool:
         selector = selectors.DefaultSelector()
         selector.register(read_fd, selectors.EVENT_READ)
-        buffer = b""
+        pending: list[bytes] = []  # the current line's chunks: joined once, when its newline arrives
         current: str | None = None
         case_started = time.time()
         timeout = self.options.case_timeout
@@ -167,10 +174,17 @@ class Supervisor:
                 if not chunk:
                     selector.unregister(read_fd)
                     return self._ended(proc, current, ready)
-                buffer += chunk
-                while b"\n" in buffer:
-                    line, buffer = buffer.split(b"\n", 1)
-                    event = json.loads(line)
+                lines = chunk.split(b"\n")
+                pending.append(lines[0])
+                complete = []
+                if len(lines) > 1:
+                    complete.append(b"".join(pending))
+                    complete += lines[1:-1]
+                    pending = [lines[-1]]
+                for line in complete:
+                    event = self._parse_event(line)
+                    if event is None:
+                        continue
                     kind = event["event"]
                     if kind == "ready":
                         ready = True
@@ -182,9 +196,15 @@ class Supervisor:
                         current, case_started = event["case"], time.time()
                         timeout = self.options.case_timeout
                         self.doc["cases"][current] = self._case_entry(current, event["source_sha256"])
-                    elif kind == "case_declared":
-                        self.doc["cases"][current]["declaration"] = event["declaration"]
-                        timeout = event["declaration"].get("timeout") or self.options.case_timeout
+                    elif kind == "case_declared" and current is not None:
+                        try:
+                            declared = documents.Declaration.from_json(Where(f"the declarations of {current}"),
+                                                                       event["declaration"])
+                        except DocumentError as exc:
+                            self._fail_case(current, f"its declarations are malformed: {exc}")
+                            continue
+                        self.doc["cases"][current]["declaration"] = declared.to_json()
+                        timeout = declared.timeout or self.options.case_timeout
                     elif kind == "case_error":
                         self._fail_case(event["case"], event["error"]["message"], event["error"])
                         self._finish(event["case"], case_started)
@@ -232,6 +252,18 @@ class Supervisor:
         return False
 
     # -- bookkeeping ----------------------------------------------------------
+    def _parse_event(self, line: bytes) -> dict | None:
+        """One event of the worker; a line that is not one is noted in the log and skipped."""
+        try:
+            event = json.loads(line)
+        except ValueError:
+            event = None
+        if not isinstance(event, dict) or not isinstance(event.get("event"), str):
+            with open(self.log_path, "a") as log:
+                log.write(f"harness: skipped a line from the worker that is no event: {line[:200]!r}\n")
+            return None
+        return event
+
     def _ready(self, event: dict) -> None:
         for key in ("fingerprint", "versions", "determinism"):
             self.doc.setdefault(key, event[key])
@@ -242,7 +274,7 @@ class Supervisor:
         if digest is None and name in self.cases:
             digest = source_digest(self.cases[name])
         return {"status": "ok", "error": None, "source_sha256": digest, **self.stamp,
-                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "declaration": None,
+                "created": now(), "declaration": None,
                 "variants": {}}
 
     def _fail_case(self, name: str, message: str, error: dict | None = None) -> None:
@@ -262,11 +294,19 @@ class Supervisor:
             entry["variants"][event["variant"]] = {"status": "error", "error": event["error"],
                                                    "seconds": event["seconds"]}
             return
+        where = Where(f"what {event['case']}/{event['variant']} returned")
+        try:  # the worker checked it too; a file written here must never hold what cannot be read back
+            observables = documents.observables_from_json(where, event["observables"])
+        except DocumentError as exc:
+            entry["variants"][event["variant"]] = {
+                "status": "error", "seconds": event.get("seconds"),
+                "error": {"type": "BadObservables", "message": str(exc), "traceback": []}}
+            return
         repeats = max(0.0, event["seconds"] - event.get("first_seconds", event["seconds"]))
         self.timing["repeats"][event["case"]] = self.timing["repeats"].get(event["case"], 0.0) + repeats
         entry["variants"][event["variant"]] = {
             "status": "ok",
-            "observables": event["observables"],
+            "observables": {name: obs.to_json() for name, obs in observables.items()},
             "nondeterministic": event["nondeterministic"],
             "repeats": event["repeats"],
             "seconds": event["seconds"],

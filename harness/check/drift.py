@@ -1,0 +1,32 @@
+"""Cross-version verdicts: one environment's results against another's (information,
+failing only with --fail-on-drift)."""
+
+from __future__ import annotations
+
+from harness.check import fingerprints
+from harness.check.verdicts import Verdict, compare_case, explain
+from harness.core.documents import Results
+from harness.core.status import Check, Outcome, Status
+
+
+def drift_verdicts(env: str, result: Results, other_env: str, other: Results, check: Check) -> list[Verdict]:
+    """One verdict per case the two environments share: what changed from ``other_env``
+    to ``env``, how much, and where the two runs first part."""
+    out = []
+    changes = tuple(fingerprints.key_changes(other.fingerprint, result.fingerprint)
+                    + fingerprints.platform_changes(other.fingerprint, result.fingerprint))
+    for case in result.cases:
+        if case not in other.cases:
+            continue
+        status, per_variant = compare_case(other, result, case)
+        if status == Status.IDENTICAL:
+            message = f"{case} in {env} is bit for bit the same as in {other_env}."
+            divergence, variant = None, None
+        else:
+            what, divergence, variant = explain(result, case, per_variant, status)
+            message = (f"{case} changed from {other_env} to {env} ({what}); "
+                       f"{divergence.describe() if divergence else ''}.")
+        out.append(Verdict(env, case, check, status, Outcome.INFO, message, variant=variant or None,
+                           diffs=tuple(d for _, ds in per_variant for d in ds), divergence=divergence,
+                           packages=changes, against=other_env))
+    return out
