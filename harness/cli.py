@@ -1,14 +1,15 @@
-"""The harness's command line: compare, bless, list.
+"""The command line: the verbs, and the one place where errors become exit codes.
 
-    python -m harness compare [--fail-on-drift] [--strict-known] [--report DIR]
-    python -m harness bless <env...|all> [--case NAME] [--force] [--prune] [--dry-run]
-    python -m harness list [--json] [--tag TAG]
-    python -m harness run <env> --python PATH [--case NAME] [--results DIR]
-    python -m harness bisect <case> <package> <good> <bad> [--base ENV] [--tolerance]
+    tfrepro compare [--fail-on-drift] [--strict-known] [--between A B] [--report DIR]
+    tfrepro bless <env...|all> [--case NAME] [--force] [--prune] [--dry-run]
+    tfrepro run <env> --python PATH [--case NAME] [--results DIR] [--repeat auto|N]
+    tfrepro list [--json] [--tag TAG]
+    tfrepro bisect <case> <package> <good> <bad> [--base ENV] [--tolerance]
 
-Exit codes: 0 pass, 1 regression (golden drift or broken invariant), 2 usage
-error, 3 nondeterminism, 4 infrastructure error (environment unavailable, case
-crashed), 5 golden values missing. With several, the first in the order 1, 5, 3, 4.
+(`python -m harness ...` is the same.) Exit codes: 0 pass, 1 regression (golden
+drift or broken invariant), 2 usage error, 3 nondeterminism, 4 infrastructure error
+(environment unavailable, case crashed, results unwritable), 5 golden values
+missing. With several, the first in the order 1, 5, 3, 4. Ctrl-C exits 130.
 """
 
 from __future__ import annotations
@@ -19,34 +20,33 @@ import os
 import sys
 
 from harness.check import bless, evaluate
-from harness.core import store
-from harness.core.status import EXIT_INFRASTRUCTURE, EXIT_USAGE
+from harness.check import options as compare_options
+from harness.core.errors import UsageError, exit_code
+from harness.core.status import EXIT_INFRASTRUCTURE
 from harness.matrix import envs
 from harness.report import text
+from harness.run import options as run_options
+from harness.run.options import ArgumentParser
+
+SHARED_GROUP = "options of the {} step (accepted so that one `nox -s matrix -- ...` line serves every session)"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="harness", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = ArgumentParser(prog="tfrepro", description=__doc__.splitlines()[0],
+                            epilog="Exit codes: 0 pass, 1 regression, 2 usage error, 3 nondeterminism, "
+                                   "4 infrastructure error, 5 golden values missing.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
 
-    cmp = sub.add_parser("compare", help="verdicts for the results present")
-    cmp.add_argument("--results", default=os.environ.get("HARNESS_RESULTS", "results"))
-    cmp.add_argument("--golden", default=os.environ.get("HARNESS_GOLDEN", "golden"))
-    cmp.add_argument("--known-failures", default="known_failures.toml")
-    cmp.add_argument("--reference", default=envs.REFERENCE_ENV)
-    cmp.add_argument("--report", default=os.environ.get("HARNESS_REPORT", "report"),
-                     help="folder for the report ('' for none)")
-    cmp.add_argument("--tag", action="append", default=[])
-    cmp.add_argument("--fail-on-drift", action="store_true", help="cross-version drift fails the run")
-    cmp.add_argument("--strict-known", action="store_true", help="a fixed known failure fails the run")
-    cmp.add_argument("--strict-claims", action="store_true", help="a claim that does not hold fails the run")
+    cmp = sub.add_parser("compare", help="verdicts and the report for the results present")
+    compare_options.add_arguments(cmp)
+    run_options.add_arguments(cmp.add_argument_group(SHARED_GROUP.format("run")), shared=True)
 
     bl = sub.add_parser("bless", help="accept results as golden values")
     bl.add_argument("envs", nargs="+", help="environment ids, or 'all'")
     bl.add_argument("--case", action="append", default=[])
-    bl.add_argument("--results", default=os.environ.get("HARNESS_RESULTS", "results"))
-    bl.add_argument("--golden", default=os.environ.get("HARNESS_GOLDEN", "golden"))
-    bl.add_argument("--force", action="store_true", help="bless despite errors or nondeterminism")
+    bl.add_argument("--results", default=None, help="results folder (HARNESS_RESULTS)")
+    bl.add_argument("--golden", default=None, help="golden values folder (HARNESS_GOLDEN)")
+    bl.add_argument("--force", action="store_true", help="bless despite errors, nondeterminism or a single run")
     bl.add_argument("--prune", action="store_true", help="drop golden cases no case produces any more")
     bl.add_argument("--dry-run", action="store_true", help="only show what would change")
 
@@ -54,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
                         "(its packages installed from the lock); what tox and CI jobs call")
     rn.add_argument("env")
     rn.add_argument("--python", required=True, help="the environment's interpreter")
+    run_options.add_arguments(rn)
+    compare_options.add_arguments(rn.add_argument_group(SHARED_GROUP.format("compare")), shared=True)
 
     from harness.bisect import search
 
@@ -68,41 +70,56 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _specs(tags: list[str]) -> list[envs.EnvSpec]:
-    # Without --tag, HARNESS_TAGS picks the set, as it does for the noxfile's matrix:
-    # `HARNESS_TAGS=keras3-sweep nox -s matrix` then compares the environments it ran.
-    tags = tags or [t for t in os.environ.get("HARNESS_TAGS", "").split(",") if t]
+    """The environments for ``tags`` (else HARNESS_TAGS, as the noxfile's matrix reads it:
+    `HARNESS_TAGS=keras3-sweep nox -s matrix` then compares the environments it ran).
+    A tag no environment has is a usage error, never an empty, passing selection."""
+    tags = tags or list(config_tags())
+    known = {t for spec in envs.all_envs() for t in spec.tags}
+    unknown = [t for t in tags if t not in known]
+    if unknown:
+        raise UsageError(f"no environment has the tag {', '.join(map(repr, unknown))} "
+                         f"(tags: {', '.join(sorted(known))})")
     return envs.select(tags=tags or None)
 
 
-def cmd_compare(args) -> int:
-    # The known run options of `nox -s matrix -- ...` arrive here too; ignore them.
-    options = evaluate.Options(
-        results_dir=args.results, golden_dir=args.golden, known_failures=args.known_failures,
-        reference=args.reference, fail_on_drift=args.fail_on_drift, strict_known=args.strict_known,
-        strict_claims=args.strict_claims,
-    )
+def config_tags() -> tuple[str, ...]:
+    from harness import config
+
+    return config.get("HARNESS_TAGS")
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    options = compare_options.from_args(args)
     ev = evaluate.evaluate(_specs(args.tag), options)
     print(text.render(ev))
-    if args.report:
+    report = compare_options.report_dir(args)
+    if report:
         from harness.report import write_report
 
-        where = write_report(ev, args.report)
+        try:
+            where = write_report(ev, report)
+        except OSError as exc:  # the verdict stands; the report could not be written
+            print(f"report: not written: {exc}", file=sys.stderr)
+            return ev.exit_code or EXIT_INFRASTRUCTURE
         print(f"report: {where}")
     return ev.exit_code
 
 
-def cmd_bless(args) -> int:
+def cmd_bless(args: argparse.Namespace) -> int:
+    from harness import config
+
+    results = args.results or config.get("HARNESS_RESULTS") or config.DEFAULT_RESULTS
+    golden = args.golden or config.get("HARNESS_GOLDEN") or config.DEFAULT_GOLDEN
     ids = [s.id for s in envs.all_envs()] if args.envs == ["all"] else args.envs
     known_ids = {s.id for s in envs.all_envs()}
     unknown = [i for i in ids if i not in known_ids]
     if unknown:
-        print(f"unknown environment(s): {', '.join(unknown)}", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError(f"unknown environment(s): {', '.join(unknown)}")
     refused = 0
     for env in ids:
-        plan = bless.plan(env, args.results, args.golden, args.case or None, prune=args.prune)
+        plan = bless.plan(env, results, golden, args.case or None, prune=args.prune)
         if args.envs == ["all"] and plan.document is None and not os.path.exists(
-                os.path.join(args.results, env + ".json")):
+                os.path.join(results, env + ".json")):
             print(f"{env}: no results, skipped")
             continue
         print(f"{env}:")
@@ -118,38 +135,28 @@ def cmd_bless(args) -> int:
             print("  dry run: nothing written")
             continue
         try:
-            print(f"  blessed -> {bless.write(plan, args.golden, prune=args.prune)}")
+            print(f"  blessed -> {bless.write(plan, golden, prune=args.prune)}")
         except OSError as exc:  # a full disk: the previous golden file stays as it was
             refused += 1
             print(f"  not blessed: {exc}")
     return 1 if refused else 0
 
 
-def cmd_run(args, extra: list[str]) -> int:
-    from harness.run import environment, options
+def cmd_run(args: argparse.Namespace) -> int:
+    from harness.run import environment
+
     try:
         spec = envs.by_id(args.env)
     except KeyError as exc:
-        print(exc.args[0], file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        doc = environment.run_environment(spec, args.python, options.parse_run_args(extra))
-    except options.UsageError as exc:  # a cases folder that is missing, empty or ambiguous
-        print(f"{args.env}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except store.Busy as exc:
-        print(f"{args.env}: {exc}", file=sys.stderr)
-        return EXIT_INFRASTRUCTURE
-    except OSError as exc:  # the results could not be written (a full disk, a read-only folder)
-        print(f"{args.env}: {exc}", file=sys.stderr)
-        return EXIT_INFRASTRUCTURE
+        raise UsageError(exc.args[0]) from None
+    doc = environment.run_environment(spec, args.python, run_options.from_args(args))
     if doc is not None and not doc.ok:
         print(f"{args.env}: environment unavailable: {doc.reason}", file=sys.stderr)
         return EXIT_INFRASTRUCTURE
     return 0
 
 
-def cmd_list(args) -> int:
+def cmd_list(args: argparse.Namespace) -> int:
     specs = _specs(args.tag)
     if args.json:
         print(json.dumps([s.to_json() for s in specs], indent=1))
@@ -159,27 +166,31 @@ def cmd_list(args) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    parser = _parser()
-    extra: list[str] = []
-    if argv and argv[0] in ("compare", "run"):
-        args, extra = parser.parse_known_args(argv)
-    else:
-        try:
-            args = parser.parse_args(argv)
-        except SystemExit as exc:
-            return int(exc.code or 0) and EXIT_USAGE
-    try:
-        if args.command == "run":
-            return cmd_run(args, extra)
-        if args.command == "bisect":
-            from harness.bisect import search
+def cmd_bisect(args: argparse.Namespace) -> int:
+    from harness.bisect import search
 
-            return search.run(args)
-        return {"compare": cmd_compare, "bless": cmd_bless, "list": cmd_list}[args.command](args)
-    except KeyboardInterrupt:
-        return 130
+    return search.run(args)
+
+
+COMMANDS = {"compare": cmd_compare, "bless": cmd_bless, "run": cmd_run, "list": cmd_list, "bisect": cmd_bisect}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one verb; every error the harness can explain becomes its exit code and one
+    message on stderr (harness.core.errors), never a traceback."""
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = _parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except SystemExit as exc:  # --help, or argparse's own exit
+        return int(exc.code or 0)
+    except BaseException as exc:
+        code = exit_code(exc)
+        if code is None:
+            raise
+        if not isinstance(exc, KeyboardInterrupt):
+            print(f"tfrepro: {exc}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ times: everything, nothing (skipped before any sync), then the one changed case.
 
 import dataclasses
 import json
-import json
 import os
 import shutil
 import subprocess
@@ -16,13 +15,13 @@ import time
 
 import pytest
 
-from harness.core import store
-from harness.matrix import envs, locks
-from harness.run import incremental
-from harness.run import options as run_options
+from harness import config
 from harness.core.documents import RESULTS_VERSION, Results
 from harness.core.errors import InfrastructureError
 from harness.core.reader import Where
+from harness.matrix import envs, locks
+from harness.run import incremental
+from harness.run import options as run_options
 from tests import fakes
 
 ENV = "tf2.15-keras2"
@@ -214,10 +213,10 @@ def test_merge_keeps_the_unchanged_cases_in_case_order(cases):
 def test_a_users_folder_replaces_the_builtin_cases(cases, monkeypatch):
     monkeypatch.delenv("HARNESS_CASES_DIR", raising=False)
     monkeypatch.delenv("HARNESS_WITH_BUILTIN_CASES", raising=False)
-    assert run_options.parse_run_args([]).case_dirs == (run_options.BUILTIN_CASES,)
+    assert run_options.parse_run_args([]).case_dirs == (config.BUILTIN_CASES,)
     assert run_options.parse_run_args(["--cases-dir", str(cases)]).case_dirs == (str(cases),)
     both = run_options.parse_run_args(["--cases-dir", str(cases), "--with-builtin-cases"])
-    assert both.case_dirs == (run_options.BUILTIN_CASES, str(cases))
+    assert both.case_dirs == (config.BUILTIN_CASES, str(cases))
     assert {"a", "b", "linear_autoencoder"} <= set(run_options.selected_cases(both))
 
 
@@ -234,7 +233,7 @@ def test_cases_folder_and_force_from_the_environment(cases, tmp_path, monkeypatc
     monkeypatch.setenv("HARNESS_WITH_BUILTIN_CASES", "1")
     monkeypatch.setenv("HARNESS_FORCE", "0")
     options = run_options.parse_run_args([])
-    assert options.case_dirs[0] == run_options.BUILTIN_CASES and not options.force
+    assert options.case_dirs[0] == config.BUILTIN_CASES and not options.force
 
 
 def test_ambiguous_or_missing_case_folders_are_usage_errors(cases, tmp_path):

@@ -15,9 +15,9 @@ from markdown_it import MarkdownIt
 
 from harness import cli
 from harness.check import evaluate
+from harness.core.documents import Kind, Observable
 from harness.core.status import Outcome
 from harness.matrix import envs
-from harness.core.documents import Kind, Observable
 from harness.report import escape, plots, write
 from tests import fakes
 

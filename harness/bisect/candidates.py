@@ -35,7 +35,7 @@ from harness.inenv.worker import source_digest
 from harness.matrix import interpreters, locks
 from harness.matrix.envs import EnvSpec
 from harness.run import environment
-from harness.run.options import DEFAULT_CASE_TIMEOUT, RunOptions, selected_cases
+from harness.run.options import RunOptions, selected_cases
 
 # Not .nox/bisect: that is the nox session's own virtualenv, which nox may clear.
 DEFAULT_CACHE = os.path.join(config.ROOT, ".nox", "bisect-candidates")
@@ -99,7 +99,7 @@ class Workspace:
     case_dirs: tuple[str, ...] = RunOptions().case_dirs
     cache: str = DEFAULT_CACHE
     repeat: int = 1
-    case_timeout: float = DEFAULT_CASE_TIMEOUT
+    case_timeout: float = RunOptions().case_timeout
     force: bool = False  # run again even where cached results still hold
     progress: Callable[[str], None] = print
 

@@ -11,23 +11,13 @@ from packaging.version import Version
 from harness.check import known
 from harness.check.drift import drift_verdicts
 from harness.check.golden import golden_verdicts
+from harness.check.options import Options
 from harness.check.verdicts import Verdict, claim_verdicts, invariant_verdicts, run_verdicts
 from harness.core import store
 from harness.core.documents import Golden, Results
 from harness.core.reader import DocumentError
 from harness.core.status import EXIT_CODES, Check, Outcome, Status
 from harness.matrix import envs
-
-
-@dataclasses.dataclass(frozen=True)
-class Options:
-    results_dir: str = "results"
-    golden_dir: str = "golden"
-    known_failures: str = "known_failures.toml"
-    reference: str = envs.REFERENCE_ENV
-    fail_on_drift: bool = False
-    strict_known: bool = False
-    strict_claims: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

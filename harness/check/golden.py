@@ -1,12 +1,21 @@
-"""Golden verdicts: each case of one environment's results against its blessed values."""
+"""Golden verdicts: each case of one environment's results against its blessed values.
+
+On the machine that blessed them (same fingerprint), every changed bit counts as it
+always did: within tolerance it is *close* (a pass that says how far the bits moved),
+beyond it *drift* (a regression). On another machine, or where the blessing machine
+cannot be told from this one, a difference is judged by round-off instead
+(harness.check.roundoff): explained, it is *round-off* (a pass that names the machine
+difference); not explained, it is *drift*. Where no round-off evidence was gathered
+(--envelope 0, results of an older run) the tolerance decides, and the verdict says so.
+"""
 
 from __future__ import annotations
 
 import shlex
 
-from harness.check import fingerprints
-from harness.check.verdicts import Verdict, compare_case, explain
-from harness.core.documents import Golden, Results
+from harness.check import fingerprints, roundoff
+from harness.check.verdicts import PerVariant, Verdict, compare_case, explain, tolerances_of, variants_of
+from harness.core.documents import Golden, GoldenCase, Results
 from harness.core.status import Check, Outcome, Status
 
 
@@ -16,8 +25,8 @@ def bless_command(env: str, case: str) -> str:
 
 def golden_verdicts(env: str, result: Results, golden: Golden | None, golden_problem: str | None,
                     golden_path: str) -> list[Verdict]:
-    """One ``golden`` verdict per case of ``result``: identical, close (bits differ within
-    tolerance: a pass), drift (a regression), or missing golden values (bless them)."""
+    """One ``golden`` verdict per case of ``result``: identical, close or round-off (passes
+    that say what moved), drift (a regression), or missing golden values (bless them)."""
     out = []
     for case in result.cases:
         if golden_problem:
@@ -29,56 +38,84 @@ def golden_verdicts(env: str, result: Results, golden: Golden | None, golden_pro
             out.append(Verdict(env, case, Check.GOLDEN, Status.MISSING, Outcome.MISSING,
                                f"{where}: check the results, then run `{bless_command(env, case)}`."))
             continue
-        out.append(_case_verdict(env, case, result, golden))
+        out.append(_case_verdict(env, case, result, golden.cases[case], golden))
     for case in golden.cases if golden is not None else ():
         if case not in result.cases:
             out.append(Verdict(env, case, Check.GOLDEN, Status.MISSING, Outcome.INFO,
                                f"{golden_path} holds {case}, which no case produces any more "
                                f"(orphan; `nox -s bless -- {env} --prune` removes it)."))
-    out += machine_note(env, result, golden)
     return out
 
 
-def _case_verdict(env: str, case: str, result: Results, golden: Golden) -> Verdict:
-    blessed = golden.cases[case]
+def machine_key(changes: list[str]) -> str:
+    """The cause key of a machine difference: the same differences, the same key."""
+    return "machine: " + "; ".join(changes)
+
+
+def _case_verdict(env: str, case: str, result: Results, blessed: GoldenCase, golden: Golden) -> Verdict:
     status, per_variant = compare_case(golden, result, case)
     if status == Status.IDENTICAL:
         return Verdict(env, case, Check.GOLDEN, status, Outcome.PASS,
                        f"{case} matches its golden values in {env} bit for bit.")
-    new = [v for v, diffs in per_variant if diffs and diffs[0].observable == "*" and v not in blessed.variants]
     all_diffs = tuple(d for _, ds in per_variant for d in ds)
+    new = [v for v, diffs in per_variant if diffs and diffs[0].observable == "*" and v not in blessed.variants]
     if new and status == Status.MISSING:
         return Verdict(env, case, Check.GOLDEN, status, Outcome.MISSING,
                        f"{case} has new variant(s) {', '.join(new)} with no golden values in {env}: check the "
                        f"results, then run `{bless_command(env, case)}`.", variant=new[0], diffs=all_diffs)
+    packages = fingerprints.key_changes(blessed.fingerprint, result.fingerprint)
+    same, machine = fingerprints.same_machine(blessed.fingerprint, result.fingerprint)
     what, divergence, variant = explain(result, case, per_variant, status)
+    where = f"; {divergence.describe()}" if divergence else ""
+    changes = packages + machine
+    since = (f" Since blessing: {'; '.join(changes)}." if changes else
+             " No package, machine or numerics setting changed since blessing.")
+    if not same and status in (Status.CLOSE, Status.DRIFT):
+        judged = _roundoff(golden, result, case, per_variant)
+        if judged is not None:
+            explained = all(r.explained for _, r in judged)
+            worst_variant, worst = next(((v, r) for v, r in judged if not r.explained), judged[0])
+            cause = {"kind": "round-off" if explained else "beyond round-off", "key": machine_key(machine)
+                     if explained and not packages else "; ".join(changes), "machine": machine,
+                     "packages": packages, "roundoff": {v: r.to_json() for v, r in judged}}
+            if explained:
+                return Verdict(
+                    env, case, Check.GOLDEN, Status.ROUNDOFF, Outcome.PASS,
+                    f"{case} differs from its golden values in {env} by round-off alone ({worst_variant}: "
+                    f"{worst.describe()}){where}.{since}", variant=worst_variant, diffs=all_diffs,
+                    divergence=divergence, packages=tuple(changes), against="golden", cause=cause)
+            return Verdict(
+                env, case, Check.GOLDEN, Status.DRIFT, Outcome.REGRESSION,
+                f"{case} no longer matches its golden values in {env}, and round-off does not explain it "
+                f"({worst_variant}: {worst.describe()}; {what}){where}.{since}", variant=worst_variant,
+                diffs=all_diffs, divergence=divergence, packages=tuple(changes), against="golden", cause=cause)
+        since += (" No round-off evidence was gathered (the run predates it, or --envelope 0), so the tolerance "
+                  "decides.")
     if status == Status.CLOSE:  # a pass, with how far the bits moved and where they first part
         return Verdict(env, case, Check.GOLDEN, status, Outcome.PASS,
-                       f"{case} matches its golden values in {env} within tolerance, but the bits differ ({what}); "
-                       f"{divergence.describe() if divergence else ''}.",
-                       variant=variant or None, diffs=all_diffs, divergence=divergence, against="golden")
-    before = {"fingerprint": blessed.fingerprint}
-    after = {"fingerprint": result.fingerprint}
-    changes = fingerprints.key_changes(before["fingerprint"], after["fingerprint"])
-    changes += fingerprints.platform_changes(before["fingerprint"], after["fingerprint"])
+                       f"{case} matches its golden values in {env} within tolerance, but the bits differ "
+                       f"({what}){where}.{since}", variant=variant or None, diffs=all_diffs,
+                       divergence=divergence, packages=tuple(changes), against="golden")
     outcome = Outcome.REGRESSION if status == Status.DRIFT else Outcome.ERROR
-    since = f" Since blessing: {', '.join(changes)}." if changes else " No package or platform changed since blessing."
     return Verdict(
         env, case, Check.GOLDEN, status, outcome,
-        f"{case} no longer matches its golden values in {env} ({what}); "
-        f"{divergence.describe() if divergence else ''}.{since}",
+        f"{case} no longer matches its golden values in {env} ({what}){where}.{since}",
         variant=variant or None, diffs=all_diffs, divergence=divergence, packages=tuple(changes), against="golden")
 
 
-def machine_note(env: str, result: Results, golden: Golden | None) -> list[Verdict]:
-    """Results from another machine than the golden values (CI runners, merged results): say so once."""
-    if golden is None or not golden.cases or not result.fingerprint:
-        return []
-    before = next(iter(golden.cases.values())).fingerprint
-    changes = fingerprints.platform_changes(before, result.fingerprint) if before else []
-    if not changes:
-        return []
-    return [Verdict(env, "*", Check.GOLDEN, Status.CLOSE, Outcome.INFO,
-                    f"{env} ran on another machine than its golden values were blessed on ({'; '.join(changes)}); "
-                    "bits may differ there, so the golden comparisons of this environment rely on tolerances.",
-                    packages=tuple(changes), against="golden")]
+def _roundoff(golden: Golden, result: Results, case: str,
+              per_variant: PerVariant) -> list[tuple[str, roundoff.RoundOff]] | None:
+    """The round-off judgement of every variant that differs, or None when one of them
+    has no envelope to judge by."""
+    out = []
+    overrides = tolerances_of(result.cases.get(case))
+    before, after = variants_of(golden, case), variants_of(result, case)
+    for variant, diffs in per_variant:
+        if all(d.status == Status.IDENTICAL for d in diffs):
+            continue
+        v = after.get(variant)
+        envelope = v.evidence.envelope if v is not None and v.evidence is not None else None
+        if v is None or envelope is None or variant not in before:
+            return None
+        out.append((variant, roundoff.judge(before[variant].observables, v.observables, envelope, overrides)))
+    return out or None

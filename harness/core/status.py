@@ -11,7 +11,8 @@ class Status(str, enum.Enum):
 
     IDENTICAL = "identical"  # bit for bit
     CLOSE = "close"  # bits differ, within tolerance
-    DRIFT = "drift"  # beyond tolerance
+    ROUNDOFF = "round-off"  # bits differ on another machine, explained by round-off (harness.check.roundoff)
+    DRIFT = "drift"  # beyond tolerance, or beyond what round-off explains
     MISSING = "missing"  # one side has nothing to compare
     ERROR = "error"  # one side failed to produce it
     NONDETERMINISTIC = "nondeterministic"  # two runs in one environment differ
@@ -23,7 +24,7 @@ class Status(str, enum.Enum):
 
     @property
     def agrees(self) -> bool:
-        return self in (Status.IDENTICAL, Status.CLOSE)
+        return self in (Status.IDENTICAL, Status.CLOSE, Status.ROUNDOFF)
 
 
 def worst(statuses) -> Status:

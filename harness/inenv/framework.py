@@ -45,6 +45,7 @@ class Framework(object):
             self.tf.compat.v1.enable_resource_variables()
             self.settings["resource_variables"] = True
         self.seeds = {"numpy": 1, "python": 2, "framework": 3}
+        self.probe = None  # harness.inenv.probe.Probe of the run in progress, set by the worker
 
     # -- identity ---------------------------------------------------------
     def versions(self):
@@ -107,13 +108,20 @@ class Framework(object):
         model = self.keras.models.Sequential()
         for layer in layers:
             model.add(layer)
+        self._seen(model)
         return model
 
     def Input(self, shape):
         return self.keras.Input(shape=tuple(shape))
 
     def model(self, inputs, outputs):
-        return self.keras.models.Model(inputs, outputs)
+        model = self.keras.models.Model(inputs, outputs)
+        self._seen(model)
+        return model
+
+    def _seen(self, model):
+        if self.probe is not None:
+            self.probe.seen(model)
 
     def uniform(self, minval, maxval):
         return self.keras.initializers.RandomUniform(minval=minval, maxval=maxval)
@@ -174,6 +182,11 @@ class Framework(object):
     # -- training -----------------------------------------------------------
     def fit(self, model, x, y, **kwargs):
         kwargs.setdefault("verbose", 0)
+        if self.probe is not None:
+            self._seen(model)
+            if kwargs.get("shuffle", True):
+                self.probe.drew(model, "fit(shuffle=True)")
+            kwargs["callbacks"] = list(kwargs.get("callbacks") or []) + [self._step_callback(model)]
         history = model.fit(x, y, **kwargs).history
         return {_metric_name(k): [float(v) for v in vals] for k, vals in history.items()}
 
@@ -181,6 +194,25 @@ class Framework(object):
         """One step; returns this batch's loss (and metrics), as Keras 2 does. Keras 3
         keeps its metrics running across calls (it has no reset_metrics argument) and
         would return the mean over every call so far, so they are reset first."""
+        self._seen(model)
+        loss = self._train_on_batch(model, x, y)
+        if self.probe is not None:
+            self.probe.stepped(model, loss)
+        return loss
+
+    def _step_callback(self, model):
+        """A Keras callback that reports every training batch of ``fit`` to the probe.
+        Only ``on_batch_end``: every Keras from 2.2 calls it once per training batch
+        (tf.keras and Keras 3 through ``on_train_batch_end``'s default)."""
+        probe = self.probe
+
+        class Steps(self.keras.callbacks.Callback):
+            def on_batch_end(self, batch, logs=None):
+                probe.stepped(model, (logs or {}).get("loss"))
+
+        return Steps()
+
+    def _train_on_batch(self, model, x, y):
         if not self.keras3:
             return model.train_on_batch(x, y)
         model.reset_metrics()
@@ -195,10 +227,12 @@ class Framework(object):
             model.train_function = traced
 
     def evaluate(self, model, x, y):
+        self._seen(model)
         out = model.evaluate(x, y, verbose=0)
         return float(out[0] if isinstance(out, (list, tuple)) else out)
 
     def predict(self, model, x):
+        self._seen(model)
         return np.asarray(model.predict(x, verbose=0) if self.keras3 else model.predict(x))
 
     # -- computing outside a model ------------------------------------------
@@ -240,14 +274,21 @@ class Framework(object):
         Only those arrays are read, in one go: per-step trajectories of deep nets
         otherwise spend more time reading weights than training (TF 1: one session
         run per layer)."""
+        self._seen(model)
         firsts = [layer.weights[0] for _, layer in self.weighted_layers(model)]
+        return [np.sum(v) for v in self.read_variables(firsts)]
+
+    def read_variables(self, variables):
+        """The values of framework variables as numpy arrays, read in one go (one session
+        run in graph mode)."""
+        if not variables:
+            return []
         if self.keras3:
-            values = [v.numpy() for v in firsts]
-        else:
-            values = self.keras.backend.batch_get_value(firsts)
-        return [np.sum(v) for v in values]
+            return [np.asarray(v.numpy()) for v in variables]
+        return [np.asarray(v) for v in self.keras.backend.batch_get_value(list(variables))]
 
     def weights(self, model):
+        self._seen(model)
         return [np.asarray(w) for w in model.get_weights()]
 
     def training_outputs(self, model, layers):
@@ -278,6 +319,7 @@ class Framework(object):
 
     def save_and_load(self, model, directory):
         """A save/load round trip in the flavour's own format."""
+        self._seen(model)
         name = "model.keras" if self.keras3 else "model.h5"
         path = os.path.join(directory, name)
         model.save(path)

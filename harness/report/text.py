@@ -15,7 +15,7 @@ SECTIONS = (
     (Outcome.STALE, "STALE KNOWN-FAILURE ENTRIES"),
 )
 
-MARK = {Status.IDENTICAL: "=", Status.CLOSE: "~", Status.DRIFT: "D", Status.MISSING: "?",
+MARK = {Status.IDENTICAL: "=", Status.CLOSE: "~", Status.ROUNDOFF: "r", Status.DRIFT: "D", Status.MISSING: "?",
         Status.ERROR: "E", Status.NONDETERMINISTIC: "N", Status.UNAVAILABLE: "U"}
 
 
@@ -36,7 +36,8 @@ def golden_grid(ev: Evaluation) -> list[str]:
             v = index.get((spec.id, case))
             cells.append(f"{MARK[v.status] if v else '-':>2}")
         lines.append(f"{spec.id:<{width}}  " + "  ".join(cells))
-    lines.append("  = identical  ~ close (bits differ, within tolerance)  D drift  ? missing  E error")
+    lines.append("  = identical  ~ close (bits differ, within tolerance)  r round-off (another machine)  D drift  "
+                 "? missing  E error")
     return lines
 
 

@@ -15,11 +15,12 @@ from collections.abc import Callable
 
 from harness import config
 from harness.core import store
-from harness.core.documents import Results
+from harness.core.documents import Determinism, Golden, Results
+from harness.core.reader import DocumentError
 from harness.matrix import envs
-from harness.run import incremental, replicas
+from harness.run import incremental, policy, replicas
 from harness.run.options import RunOptions, selected_cases
-from harness.run.supervise import Supervisor, unavailable_document
+from harness.run.supervise import Supervisor, WorkerRun, unavailable_document
 
 ROOT = config.ROOT
 
@@ -48,7 +49,7 @@ def run_environment(spec: envs.EnvSpec, python: str, options: RunOptions | None 
         open(log_path, "w").close()
         files = selected_cases(options)
         to_run = {case: files[case] for case, _ in plan.run}
-        doc = _run_workers(spec, python, options, log_path, to_run, plan.inputs.stamp())
+        doc = _run_workers(spec, python, options, log_path, to_run, plan.inputs.stamp(), progress)
         previous, _ = incremental.read_previous(options.results_dir, spec.id)
         doc = incremental.merge(doc, previous, plan)
         store.write_results(path, doc)
@@ -57,19 +58,66 @@ def run_environment(spec: envs.EnvSpec, python: str, options: RunOptions | None 
 
 
 def _run_workers(spec: envs.EnvSpec, python: str, options: RunOptions, log_path: str,
-                 cases: dict[str, str], stamp: dict) -> Results:
-    """One worker, or with the determinism check two side by side (harness.replicas):
-    the second makes the repeat runs on the other core, in reverse order."""
-    if options.repeat < 2:
-        return Supervisor(spec, python, options, log_path, cases, stamp).run()
-    second_log = log_path[: -len(".log")] + ".repeat.log"
-    open(second_log, "w").close()
+                 cases: dict[str, str], stamp: dict, progress: Callable[[str], None] = print) -> Results:
+    """The first run of every case, the determinism repeats where they tell something
+    (harness.run.policy), and round-off members where a result differs from golden.
+
+    Cases whose repeat is decided up front run in a second worker beside the first, on
+    the other core, in reverse order (harness.run.replicas); repeats of variants that
+    turn out to differ from golden run after the first worker, in one more worker."""
+    golden = _golden(options.golden_dir, spec.id)
+    decisions = policy.decide(list(cases), golden, options.repeat)
+    for decision in decisions.values():
+        progress(f"{spec.id}: {decision.case}: {decision.why}")
+    state_dir = os.path.join(options.results_dir, spec.id + ".state")
+    first_tasks = [_run_task(case, golden, options, state_dir) for case in cases]
+    runs = options.repeat if options.repeat and options.repeat > 1 else 2
+    beside = [{"case": case, "mode": "repeat", "runs": runs - 1, "reverse": True}
+              for case in reversed(list(cases)) if decisions[case].repeat_beside]
     stop = threading.Event()
-    pair = [Supervisor(spec, python, options, log_path, cases, stamp, stop=stop),
-            Supervisor(spec, python, options, second_log, cases, stamp, runs=options.repeat - 1, reverse=True,
-                        stop=stop)]
-    with concurrent.futures.ThreadPoolExecutor(len(pair)) as pool:
-        futures = [pool.submit(supervisor.run) for supervisor in pair]
+    first = Supervisor(spec, python, options, log_path, first_tasks, cases, stamp, stop=stop)
+    if beside:
+        second_log = log_path[: -len(".log")] + ".repeat.log"
+        open(second_log, "w").close()
+        second = Supervisor(spec, python, options, second_log, beside, cases, stamp, stop=stop)
+        done, repeated = _together([first, second], stop)
+        results = replicas.merge(done.results, repeated.results, runs, only={(str(t["case"]), None) for t in beside})
+    else:
+        done = first.run()
+        results = done.results
+    differing = [(case, variant) for (case, variant), match in done.golden_match.items()
+                 if not match and decisions[case].repeat_differing]
+    if differing:
+        progress(f"{spec.id}: {len(differing)} variant(s) differ from golden: running them again")
+        later_log = log_path[: -len(".log")] + ".repeat.log"
+        tasks = [{"case": case, "mode": "repeat", "runs": 1,
+                  "variants": [v for c, v in reversed(differing) if c == case]}
+                 for case in dict.fromkeys(c for c, _ in reversed(differing))]
+        later = Supervisor(spec, python, options, later_log, tasks, cases, stamp, stop=stop).run()
+        results = replicas.merge(results, later.results, 2, only={(c, v) for c, v in differing})
+    return _mark_golden_matches(results, done.golden_match, golden)
+
+
+def _run_task(case: str, golden: Golden | None, options: RunOptions, state_dir: str) -> dict:
+    task: dict = {"case": case, "mode": "run", "state_dir": state_dir, "members": options.envelope}
+    if golden is not None and case in golden.cases:
+        task["golden"] = {name: {obs: o.to_json() for obs, o in v.observables.items()}
+                          for name, v in golden.cases[case].variants.items()}
+    return task
+
+
+def _golden(folder: str, env_id: str) -> Golden | None:
+    """The golden values the run checks itself against; an unreadable file reads as none
+    here (the comparison step reports it)."""
+    try:
+        return store.read_golden(store.document_path(folder, env_id))
+    except (FileNotFoundError, DocumentError):
+        return None
+
+
+def _together(supervisors: list[Supervisor], stop: threading.Event) -> tuple[WorkerRun, WorkerRun]:
+    with concurrent.futures.ThreadPoolExecutor(len(supervisors)) as pool:
+        futures = [pool.submit(s.run) for s in supervisors]
         try:
             # In steps, so that Ctrl-C reaches this thread and stops both workers.
             while concurrent.futures.wait(futures, timeout=0.5).not_done:
@@ -78,7 +126,23 @@ def _run_workers(spec: envs.EnvSpec, python: str, options: RunOptions, log_path:
             stop.set()
             raise
         first, second = (future.result() for future in futures)
-    return replicas.merge(first, second, options.repeat)
+    return first, second
+
+
+def _mark_golden_matches(results: Results, matches: dict[tuple[str, str], bool], golden: Golden | None) -> Results:
+    """Variants that reproduced their golden values bit for bit and were not repeated:
+    deterministic by that match (the golden values came from two agreeing runs)."""
+    cases = {}
+    for name, entry in results.cases.items():
+        variants = {}
+        for variant, v in entry.variants.items():
+            if (v.ok and matches.get((name, variant)) and v.determinism == Determinism.NOT_CHECKED
+                    and golden is not None and name in golden.cases):
+                v = dataclasses.replace(v, determinism=Determinism.MATCHES_GOLDEN,
+                                        golden_from=golden.cases[name].blessed_from)
+            variants[variant] = v
+        cases[name] = dataclasses.replace(entry, variants=variants)
+    return dataclasses.replace(results, cases=cases)
 
 
 def write_unavailable(spec: envs.EnvSpec, reason: str, results_dir: str | None = None) -> str:

@@ -25,6 +25,7 @@ from harness.core import store
 from harness.core.documents import RESULTS_KIND, RESULTS_VERSION, CaseResult, Results
 from harness.core.errors import InfrastructureError
 from harness.core.reader import DocumentError
+from harness.inenv.worker import source_digest
 from harness.matrix import envs, locks
 
 RUNNER_DIR = config.RUNNER_DIR
@@ -51,21 +52,21 @@ class RunInputs:
     env: dict  # the environment's definition, as results record it (EnvSpec.to_json())
     lock_sha256: str | None
     runner_sha256: str
-    repeat: int
-    cases: tuple[tuple[str, str], ...]  # (case, sha256 of its source), in run order
+    repeat: int | None  # the runs per variant asked for (None: decided per variant)
+    cases: tuple[tuple[str, str], ...]  # (case, sha256 of its source and helpers), in run order
 
     def stamp(self) -> dict:
         """The digests every case entry of this run records."""
         return {"lock_sha256": self.lock_sha256, "runner_sha256": self.runner_sha256, "repeat": self.repeat}
 
 
-def collect_inputs(spec: envs.EnvSpec, case_files: dict[str, str], repeat: int, root: str) -> RunInputs:
+def collect_inputs(spec: envs.EnvSpec, case_files: dict[str, str], repeat: int | None, root: str) -> RunInputs:
     return RunInputs(
         env=json.loads(json.dumps(spec.to_json())),  # as read back: tuples become lists
         lock_sha256=locks.lock_digest(spec, root),
         runner_sha256=runner_digest(),
         repeat=repeat,
-        cases=tuple((name, file_digest(path)) for name, path in case_files.items()),
+        cases=tuple((name, source_digest(path)) for name, path in case_files.items()),
     )
 
 

@@ -1,4 +1,10 @@
-"""The options of a run (`nox -s matrix -- ...`, `python -m harness run`) and the cases it selects."""
+"""The options of a run (`nox -s matrix -- ...`, `python -m harness run`) and the cases it selects.
+
+One `nox -s matrix -- ...` line feeds every session (each environment's run, then
+compare), so the run's parser knows compare's options and compare's knows the
+run's: each takes its own and leaves the other's, and a word neither knows is a
+usage error (a misspelt --fail-on-drfit never passes silently).
+"""
 
 from __future__ import annotations
 
@@ -7,62 +13,130 @@ import dataclasses
 import os
 
 from harness import config
+from harness.core.errors import UsageError
 from harness.inenv.worker import discover
 
-ROOT = config.ROOT
-BUILTIN_CASES = config.BUILTIN_CASES
-# Keras 3.0 to 3.6 trace every train_on_batch call anew: their deep_saturation takes
-# about two and a half minutes on an idle machine, much longer beside other work.
-DEFAULT_CASE_TIMEOUT = float(os.environ.get("HARNESS_CASE_TIMEOUT", "1800"))
-DEFAULT_MEMORY_LIMIT_MB = float(os.environ.get("HARNESS_MEMORY_LIMIT_MB", "8192"))
-LOG_TAIL_LINES = 15
+__all__ = ["RunOptions", "UsageError", "add_arguments", "parse_run_args", "selected_cases"]
+
+REPEAT_AUTO = None  # a determinism repeat only where it tells something (harness.run.policy)
 
 
 @dataclasses.dataclass
 class RunOptions:
-    case_dirs: tuple[str, ...] = (BUILTIN_CASES,)
+    case_dirs: tuple[str, ...] = (config.BUILTIN_CASES,)
     only: tuple[str, ...] = ()
-    repeat: int = 2
-    case_timeout: float = DEFAULT_CASE_TIMEOUT
-    memory_limit_mb: float = DEFAULT_MEMORY_LIMIT_MB
-    results_dir: str = config.DEFAULT_RESULTS
-    force: bool = False  # run even what is up to date (see harness.incremental)
+    repeat: int | None = REPEAT_AUTO  # runs per variant: None decides per variant, 1 never repeats, 2+ always
+    case_timeout: float = 1800.0  # seconds a case may run (HARNESS_CASE_TIMEOUT)
+    memory_limit_mb: float = 8192.0  # megabytes a worker may use (HARNESS_MEMORY_LIMIT_MB)
+    results_dir: str = os.path.abspath(config.DEFAULT_RESULTS)
+    golden_dir: str = os.path.abspath(config.DEFAULT_GOLDEN)
+    force: bool = False  # run even what is up to date (see harness.run.incremental)
+    envelope: int = 2  # round-off members where a result differs from golden (harness.check.roundoff)
+
+    @classmethod
+    def from_environment(cls, **overrides) -> RunOptions:
+        """The defaults with HARNESS_* variables applied (UsageError when one is malformed)."""
+        base = cls(case_timeout=config.get("HARNESS_CASE_TIMEOUT"),
+                   memory_limit_mb=config.get("HARNESS_MEMORY_LIMIT_MB"), force=config.get("HARNESS_FORCE"))
+        return dataclasses.replace(base, **overrides)
 
 
-class UsageError(ValueError):
-    """Run options that cannot work (a missing cases folder, two cases of one name)."""
+def _repeat(text: str) -> int | None:
+    if text == "auto":
+        return REPEAT_AUTO
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not 'auto' or a number of runs") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("at least one run per variant")
+    return value
 
 
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() not in ("", "0", "no", "false")
+def _members(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("0 or more members")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("more than 0 seconds")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup, shared: bool = False) -> None:
+    """The run's options. ``shared``: only the ones compare shares (--results, --golden)
+    are left out, since compare defines them itself."""
+    parser.add_argument("--case", action="append", default=[], dest="only", metavar="NAME",
+                        help="run only this case (repeatable)")
+    parser.add_argument("--cases-dir", action="append", default=[], metavar="DIR",
+                        help="your cases folder instead of the built-in cases (repeatable; HARNESS_CASES_DIR)")
+    parser.add_argument("--with-builtin-cases", action="store_true",
+                        help="run the built-in cases beside yours (HARNESS_WITH_BUILTIN_CASES=1)")
+    parser.add_argument("--force", action="store_true",
+                        help="run what is up to date too (HARNESS_FORCE=1)")
+    parser.add_argument("--case-timeout", type=_seconds, default=None, metavar="SECONDS",
+                        help="seconds a case may run before it is killed (HARNESS_CASE_TIMEOUT; default 1800)")
+    parser.add_argument("--repeat", type=_repeat, default=REPEAT_AUTO, metavar="auto|N",
+                        help="runs per variant: auto (a second run only where it tells something: no golden "
+                             "values, a difference from them, another machine), 1 (never), 2 (always)")
+    parser.add_argument("--envelope", type=_members, default=2, metavar="N",
+                        help="round-off members run where a result differs from its golden values (0: none)")
+    if not shared:
+        parser.add_argument("--results", default=None, metavar="DIR", help="results folder (HARNESS_RESULTS)")
+        parser.add_argument("--golden", default=None, metavar="DIR", help="golden values folder (HARNESS_GOLDEN)")
+
+
+def from_args(args: argparse.Namespace) -> RunOptions:
+    """RunOptions from parsed arguments and the HARNESS_* variables (arguments win)."""
+    options = RunOptions.from_environment(only=tuple(args.only), repeat=args.repeat, envelope=args.envelope)
+    if args.case_timeout is not None:
+        options.case_timeout = args.case_timeout
+    options.force = options.force or args.force
+    user_dirs = args.cases_dir or list(config.get("HARNESS_CASES_DIR"))
+    if user_dirs:
+        with_builtin = args.with_builtin_cases or config.get("HARNESS_WITH_BUILTIN_CASES")
+        options.case_dirs = ((config.BUILTIN_CASES,) if with_builtin else ()) + tuple(
+            os.path.abspath(os.path.expanduser(d)) for d in user_dirs)
+    results = args.results or config.get("HARNESS_RESULTS")
+    if results:
+        options.results_dir = os.path.abspath(results)
+    golden = args.golden or config.get("HARNESS_GOLDEN")
+    if golden:
+        options.golden_dir = os.path.abspath(golden)
+    return options
 
 
 def parse_run_args(argv: list[str]) -> RunOptions:
-    """Run options from a session's posargs; unknown arguments belong to compare.
+    """Run options from a session's posargs (compare's options are accepted and left to
+    compare); UsageError for a word neither knows.
 
     A user's cases folder (--cases-dir, repeatable, or HARNESS_CASES_DIR, several
     joined with ':') replaces the built-in cases: someone checking their own model
     wants their verdicts, not ours. --with-builtin-cases (HARNESS_WITH_BUILTIN_CASES=1)
     runs ours too. --force (HARNESS_FORCE=1) re-runs what is up to date."""
-    parser = argparse.ArgumentParser(prog="nox -s matrix --", add_help=False)
-    parser.add_argument("--case", action="append", default=[], dest="only")
-    parser.add_argument("--cases-dir", action="append", default=[])
-    parser.add_argument("--with-builtin-cases", action="store_true")
-    parser.add_argument("--force", action="store_true")
-    parser.add_argument("--results", default=os.environ.get("HARNESS_RESULTS"))
-    parser.add_argument("--case-timeout", type=float, default=DEFAULT_CASE_TIMEOUT)
-    parser.add_argument("--repeat", type=int, default=2)
-    args, _ = parser.parse_known_args(argv)
-    options = RunOptions(only=tuple(args.only), case_timeout=args.case_timeout, repeat=args.repeat,
-                         force=args.force or _env_flag("HARNESS_FORCE"))
-    user_dirs = args.cases_dir or [d for d in os.environ.get("HARNESS_CASES_DIR", "").split(os.pathsep) if d]
-    if user_dirs:
-        with_builtin = args.with_builtin_cases or _env_flag("HARNESS_WITH_BUILTIN_CASES")
-        options.case_dirs = ((BUILTIN_CASES,) if with_builtin else ()) + tuple(
-            os.path.abspath(os.path.expanduser(d)) for d in user_dirs)
-    if args.results:
-        options.results_dir = os.path.abspath(args.results)
-    return options
+    from harness.check import options as compare_options  # the other half of the shared line
+
+    parser = ArgumentParser(prog="nox -s matrix --", add_help=False)
+    add_arguments(parser)
+    compare_options.add_arguments(parser.add_argument_group("compare (used by the compare step)"), shared=True)
+    return from_args(parser.parse_args(argv))
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse that raises UsageError instead of exiting, so one place makes exit codes."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
 
 
 def selected_cases(options: RunOptions) -> dict[str, str]:

@@ -41,11 +41,18 @@ def same_bits(a: Observable | None, b: Observable | None) -> bool:
     return all(x == y or (x != x and y != y) for x, y in zip(a.values, b.values))
 
 
-def merge(first: Results, second: Results, repeat: int) -> Results:
+def merge(first: Results, second: Results, repeat: int, only: set[tuple[str, str | None]] | None = None) -> Results:
     """The first process's results, with the second's verdict on each variant it ran.
 
     ``repeat`` is the runs per variant in all; the second process made ``repeat - 1``.
-    Cases the second process did not run keep the first's determinism as it is."""
+    ``only``: the (case, variant) pairs the second process was asked to run, (case, None)
+    for every variant of a case (None: everything). Cases and variants it was not asked
+    to run keep the first's determinism as it is."""
+
+    def asked(case: str, variant: str | None = None) -> bool:
+        return only is None or (case, None) in only or (variant is not None and (case, variant) in only) or (
+            variant is None and any(c == case for c, _ in only))
+
     determinism = dict(first.determinism, runs={"per_variant": repeat, "processes": 2,
                                                 "second_process_order": "reversed"})
     timing = _timing(first.timing, second.timing)
@@ -53,12 +60,14 @@ def merge(first: Results, second: Results, repeat: int) -> Results:
         return dataclasses.replace(first, determinism=determinism, timing=timing)
     if not second.ok:
         failed = RunError("HarnessError", f"{SECOND_RUN} could not start: {second.reason or 'no reason given'}")
-        cases = {name: _fail(entry, failed) for name, entry in first.cases.items()}
+        cases = {name: _fail(entry, failed) if asked(name) else entry for name, entry in first.cases.items()}
         return dataclasses.replace(first, cases=cases, determinism=determinism, timing=timing)
     cases = {}
     for name, entry in first.cases.items():
         other = second.cases.get(name)
-        if other is None or entry.status == RunStatus.ERROR:
+        if not asked(name):
+            cases[name] = entry
+        elif other is None or entry.status == RunStatus.ERROR:
             cases[name] = entry
         elif other.status == RunStatus.ERROR:
             why = other.error.message if other.error else "it did not reach this case"
@@ -67,7 +76,8 @@ def merge(first: Results, second: Results, repeat: int) -> Results:
                                                 other.error.traceback if other.error else ()))
         else:
             cases[name] = dataclasses.replace(entry, variants={
-                variant: judge(result, other.variants.get(variant)) for variant, result in entry.variants.items()})
+                variant: judge(result, other.variants.get(variant)) if asked(name, variant) else result
+                for variant, result in entry.variants.items()})
     return dataclasses.replace(first, cases=cases, determinism=determinism, timing=timing)
 
 

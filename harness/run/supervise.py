@@ -1,29 +1,35 @@
-"""Supervise one worker process from outside, and turn its event stream into a results document.
+"""Supervise one worker process from outside, and turn its event stream into results.
 
 The worker (harness.inenv.worker) runs inside the pinned environment and streams
-events; this module watches it. A case that hangs is killed at its timeout, one
-that crashes the interpreter or outgrows the memory limit is noticed here, and the
-worker is restarted for the cases still to run.
+events (harness.inenv.protocol); this module watches it. A run that hangs is killed
+at its timeout, one that crashes the interpreter or outgrows the memory limit is
+noticed here, and a new worker is started for the tasks still to do. Everything the
+worker sends is parsed here with the documents' own parsers: a case that returns
+something unreadable fails alone, with a message, and never reaches a file.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import selectors
 import signal
 import subprocess
+import tempfile
 import threading
 import time
+from typing import Any
 
-from harness import __version__, config
+from harness import __version__
 from harness.core import documents
-from harness.core.documents import EnvStatus, Results, RunError
+from harness.core.documents import Envelope, EnvStatus, Probe, Results, RunError
 from harness.core.reader import DocumentError, Where
-from harness.inenv import determinism
+from harness.inenv import determinism, protocol
 from harness.inenv.worker import source_digest
 from harness.matrix import envs
 from harness.run.options import RunOptions
+from harness.run.staging import runner_path
 
 LOG_TAIL_LINES = 15
 
@@ -48,6 +54,19 @@ def base_document(spec: envs.EnvSpec) -> dict:
 
 def unavailable_document(spec: envs.EnvSpec, reason: str, error: RunError | None = None) -> Results:
     return Results(spec.to_json(), EnvStatus.UNAVAILABLE, {}, now(), __version__, reason, error)
+
+
+@dataclasses.dataclass
+class WorkerRun:
+    """What one supervised worker (with its restarts) produced.
+
+    ``results``: the run and repeat tasks' values as a results document; the side
+    tables hold what only some tasks make, by (case, variant)."""
+
+    results: Results
+    golden_match: dict[tuple[str, str], bool] = dataclasses.field(default_factory=dict)
+    envelopes: dict[tuple[str, str], Envelope] = dataclasses.field(default_factory=dict)
+    transplants: dict[tuple[str, str], documents.Transplant] = dataclasses.field(default_factory=dict)
 
 
 def _rss_mb(pid: int) -> float:
@@ -79,95 +98,93 @@ def _describe_exit(code: int | None) -> str:
 
 
 class Supervisor:
-    """One environment's worker process(es) and the results they stream."""
+    """One worker process at a time over a list of tasks, restarted after a crash or a
+    timeout for the tasks still to do."""
 
     def __init__(self, spec: envs.EnvSpec, python: str, options: RunOptions, log_path: str,
-                 cases: dict[str, str], stamp: dict, runs: int = 1, reverse: bool = False,
+                 tasks: list[dict], case_files: dict[str, str], stamp: dict,
                  stop: threading.Event | None = None):
         self.spec = spec
-        self.runs = runs  # runs per variant in this process
-        self.reverse = reverse
-        self.stop = stop or threading.Event()
         self.python = python
         self.options = options
         self.log_path = log_path
-        self.doc = base_document(spec)
-        self.cases = cases
+        self.tasks = tasks
+        self.case_files = case_files
         self.stamp = stamp  # the lock and runner digests each case entry records
-        self.finished: set[str] = set()
+        self.stop = stop or threading.Event()
+        self.doc = base_document(spec)
+        self.out = WorkerRun(results=unavailable_document(spec, "not run"))
+        self.finished: set[int] = set()  # task indexes
         # Where the time goes (bench/ reads it): per worker, its start (interpreter and
-        # runner) and framework import; per case, all of it and the determinism repeats.
+        # runner) and framework import; per case, all of it.
         self.timing: dict = {"starts": [], "imports": [], "cases": {}, "repeats": {}}
         self._spawned = time.time()
 
-    def run(self) -> Results:
-        """Run every case (restarting the worker after a crash or a timeout) and return
-        the results, validated as a results document."""
+    def run(self) -> WorkerRun:
+        """Run every task (restarting the worker after a crash or a timeout); the results
+        are validated as a results document."""
         started = time.time()
-        while True:
-            remaining = [c for c in self.cases if c not in self.finished]
-            if not remaining or self.stop.is_set():
+        while not self.stop.is_set():
+            remaining = [i for i in range(len(self.tasks)) if i not in self.finished]
+            if not remaining or not self._run_worker(remaining):
                 break
-            if not self._run_worker(remaining):
-                break
-        for name in self.cases:
-            if name not in self.doc["cases"]:
-                self.doc["cases"][name] = self._case_entry(name)
-                self._fail_case(name, "not run: the worker stopped before reaching this case")
+        for i, task in enumerate(self.tasks):
+            if i not in self.finished and task["case"] not in self.doc["cases"]:
+                self._fail_case(task["case"], "not run: the worker stopped before reaching this case")
         self.timing["total"] = time.time() - started
         self.doc["timing"] = self.timing
         # Every piece was validated where it arrived; this only builds the typed document.
-        return Results.from_json(Where(f"the results of {self.spec.id}"), self.doc)
+        self.out.results = Results.from_json(Where(f"the results of {self.spec.id}"), self.doc)
+        return self.out
 
     # -- one worker process -------------------------------------------------
-    def _command(self, fd: int, remaining: list[str]) -> list[str]:
-        cmd = [self.python, "-m", "harness.inenv.worker", "--flavour", self.spec.flavour,
-               "--backend", self.spec.backend, "--fd", str(fd), "--repeat", str(self.runs)]
-        if self.reverse:
-            cmd.append("--reverse")
-        for folder in self.options.case_dirs:
-            cmd += ["--cases", folder]
-        for name in remaining:
-            cmd += ["--only", name]
-        return cmd
-
-    def _run_worker(self, remaining: list[str]) -> bool:
-        """Run one worker over ``remaining``; False when no further restart helps."""
+    def _run_worker(self, remaining: list[int]) -> bool:
+        """Run one worker over the ``remaining`` tasks; False when no restart helps."""
+        job = {"protocol": protocol.PROTOCOL, "flavour": self.spec.flavour, "backend": self.spec.backend,
+               "case_dirs": list(self.options.case_dirs), "tasks": [self.tasks[i] for i in remaining]}
+        fd, job_path = tempfile.mkstemp(prefix="tfrepro-job-", suffix=".json")
+        with os.fdopen(fd, "w") as fh:
+            json.dump(job, fh)
         read_fd, write_fd = os.pipe()
         env = dict(os.environ)
         env.update(determinism.process_env(dict(self.spec.env_vars)))
-        env["PYTHONPATH"] = config.ROOT
+        env["PYTHONPATH"] = runner_path()
         env.pop("VIRTUAL_ENV", None)
         self._spawned = time.time()
         try:
             with open(self.log_path, "a") as log:
                 proc = subprocess.Popen(
-                    self._command(write_fd, remaining), cwd=config.ROOT, env=env, pass_fds=(write_fd,),
+                    [self.python, "-m", "harness.inenv.worker", "--job", job_path, "--fd", str(write_fd)],
+                    cwd=env["PYTHONPATH"], env=env, pass_fds=(write_fd,),
                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 )
         except OSError as exc:  # no such interpreter, not executable: the environment is unusable
             os.close(read_fd)
             os.close(write_fd)
+            os.unlink(job_path)
             self._framework_failed({"type": type(exc).__name__, "traceback": [],
                                     "message": f"cannot start the interpreter {self.python} ({exc.strerror})"})
             return False
         os.close(write_fd)
         try:
-            return self._watch(proc, read_fd)
+            return self._watch(proc, read_fd, remaining)
         finally:
             if proc.poll() is None:
                 proc.kill()
             proc.wait()
             os.close(read_fd)
+            os.unlink(job_path)
 
-    def _watch(self, proc: subprocess.Popen, read_fd: int) -> bool:
+    def _watch(self, proc: subprocess.Popen, read_fd: int, remaining: list[int]) -> bool:
         selector = selectors.DefaultSelector()
         selector.register(read_fd, selectors.EVENT_READ)
         pending: list[bytes] = []  # the current line's chunks: joined once, when its newline arrives
-        current: str | None = None
-        case_started = time.time()
+        queue = list(remaining)  # the worker does the job's tasks in order
+        current: int | None = None  # the task in progress
+        deadline = time.time() + self.options.case_timeout
         timeout = self.options.case_timeout
         ready = False
+        case_started = time.time()
         while True:
             for _ in selector.select(timeout=0.5):
                 chunk = os.read(read_fd, 1 << 20)
@@ -190,24 +207,23 @@ class Supervisor:
                         ready = True
                         self._ready(event)
                     elif kind == "framework_error":
-                        self._framework_failed(event["error"])
+                        self._framework_failed(event.get("error") or {})
                         return False
                     elif kind == "case_start":
-                        current, case_started = event["case"], time.time()
+                        current = queue.pop(0) if queue else None
+                        case_started = time.time()
                         timeout = self.options.case_timeout
-                        self.doc["cases"][current] = self._case_entry(current, event["source_sha256"])
-                    elif kind == "case_declared" and current is not None:
-                        try:
-                            declared = documents.Declaration.from_json(Where(f"the declarations of {current}"),
-                                                                       event["declaration"])
-                        except DocumentError as exc:
-                            self._fail_case(current, f"its declarations are malformed: {exc}")
-                            continue
-                        self.doc["cases"][current]["declaration"] = declared.to_json()
-                        timeout = declared.timeout or self.options.case_timeout
+                        deadline = case_started + timeout
+                        self._start_case(event)
+                    elif kind == "case_declared":
+                        timeout = self._declared(event) or timeout
+                        deadline = time.time() + timeout
+                    elif kind == "run_start":  # each run of a variant gets the whole timeout
+                        deadline = time.time() + timeout
                     elif kind == "case_error":
-                        self._fail_case(event["case"], event["error"]["message"], event["error"])
-                        self._finish(event["case"], case_started)
+                        error = event.get("error") or {}
+                        self._fail_case(str(event.get("case")), str(error.get("message", "")), error)
+                        self._finish(current, case_started)
                         current = None
                     elif kind in ("variant_done", "variant_error"):
                         self._variant(event)
@@ -219,30 +235,29 @@ class Supervisor:
             if self.stop.is_set():
                 proc.kill()
                 return False
-            if current is not None and time.time() - case_started > timeout:
+            if current is not None and time.time() > deadline:
                 proc.kill()
-                self._fail_case(current, f"timed out after {timeout:g} s (the case was killed)")
+                self._fail_case(self.tasks[current]["case"], f"timed out after {timeout:g} s (the case was killed)")
                 self._finish(current, case_started)
                 return True
             rss = _rss_mb(proc.pid)
             if rss > self.options.memory_limit_mb:
                 proc.kill()
-                where = current or "framework start-up"
                 message = f"exceeded the memory limit ({rss:.0f} MB > {self.options.memory_limit_mb:g} MB)"
                 if current is None:
                     self._framework_failed({"type": "MemoryLimit", "message": message, "traceback": []})
                     return False
-                self._fail_case(where, message)
+                self._fail_case(self.tasks[current]["case"], message)
                 self._finish(current, case_started)
                 return True
             if proc.poll() is not None and not selector.get_map():
                 return self._ended(proc, current, ready)
 
-    def _ended(self, proc: subprocess.Popen, current: str | None, ready: bool) -> bool:
+    def _ended(self, proc: subprocess.Popen, current: int | None, ready: bool) -> bool:
         code = proc.wait()
         how = _describe_exit(code)
         if current is not None:
-            self._fail_case(current, f"the interpreter crashed during this case ({how})",
+            self._fail_case(self.tasks[current]["case"], f"the interpreter crashed during this case ({how})",
                             {"type": "Crash", "message": how, "traceback": _tail(self.log_path)})
             self.finished.add(current)
             return True
@@ -258,63 +273,99 @@ class Supervisor:
             event = json.loads(line)
         except ValueError:
             event = None
-        if not isinstance(event, dict) or not isinstance(event.get("event"), str):
+        if not isinstance(event, dict) or event.get("event") not in protocol.EVENT_TYPES:
             with open(self.log_path, "a") as log:
                 log.write(f"harness: skipped a line from the worker that is no event: {line[:200]!r}\n")
             return None
         return event
 
     def _ready(self, event: dict) -> None:
+        if event.get("protocol") != protocol.PROTOCOL:
+            raise RuntimeError(f"the runner speaks protocol {event.get('protocol')}, the host {protocol.PROTOCOL}")
         for key in ("fingerprint", "versions", "determinism"):
-            self.doc.setdefault(key, event[key])
-        self.timing["imports"].append(event["import_seconds"])
-        self.timing["starts"].append(max(0.0, event["time"] - event["import_seconds"] - self._spawned))
+            if isinstance(event.get(key), dict):
+                self.doc.setdefault(key, event[key])
+        imports = float(event.get("import_seconds") or 0.0)
+        self.timing["imports"].append(imports)
+        self.timing["starts"].append(max(0.0, float(event.get("time") or 0.0) - imports - self._spawned))
 
     def _case_entry(self, name: str, digest: str | None = None) -> dict:
-        if digest is None and name in self.cases:
-            digest = source_digest(self.cases[name])
+        if digest is None and name in self.case_files:
+            digest = source_digest(self.case_files[name])
         return {"status": "ok", "error": None, "source_sha256": digest, **self.stamp,
-                "created": now(), "declaration": None,
-                "variants": {}}
+                "created": now(), "declaration": None, "variants": {}}
+
+    def _start_case(self, event: dict) -> None:
+        name = str(event.get("case"))
+        if name not in self.doc["cases"]:
+            self.doc["cases"][name] = self._case_entry(name, event.get("source_sha256"))
+
+    def _declared(self, event: dict) -> float | None:
+        name = str(event.get("case"))
+        try:
+            declared = documents.Declaration.from_json(Where(f"the declarations of {name}"), event.get("declaration"))
+        except DocumentError as exc:
+            self._fail_case(name, f"its declarations are malformed: {exc}")
+            return None
+        self.doc["cases"].setdefault(name, self._case_entry(name))["declaration"] = declared.to_json()
+        return declared.timeout
 
     def _fail_case(self, name: str, message: str, error: dict | None = None) -> None:
         entry = self.doc["cases"].setdefault(name, self._case_entry(name))
         entry["status"] = "error"
-        entry["error"] = error or {"type": "HarnessError", "message": message, "traceback": []}
-        entry["error"]["message"] = message
+        entry["error"] = dict(error or {"type": "HarnessError", "traceback": []}, message=message)
 
-    def _finish(self, name: str | None, started: float) -> None:
-        if name is not None:
-            self.finished.add(name)
-            self.timing["cases"][name] = time.time() - started
+    def _finish(self, task: int | None, started: float) -> None:
+        if task is not None:
+            self.finished.add(task)
+            case = self.tasks[task]["case"]
+            self.timing["cases"][case] = self.timing["cases"].get(case, 0.0) + time.time() - started
 
     def _variant(self, event: dict) -> None:
-        entry = self.doc["cases"][event["case"]]
+        case, variant = str(event.get("case")), str(event.get("variant"))
+        entry = self.doc["cases"].setdefault(case, self._case_entry(case))
         if event["event"] == "variant_error":
-            entry["variants"][event["variant"]] = {"status": "error", "error": event["error"],
-                                                   "seconds": event["seconds"]}
+            entry["variants"][variant] = {"status": "error", "error": event.get("error"),
+                                          "seconds": event.get("seconds")}
             return
-        where = Where(f"what {event['case']}/{event['variant']} returned")
-        try:  # the worker checked it too; a file written here must never hold what cannot be read back
-            observables = documents.observables_from_json(where, event["observables"])
-        except DocumentError as exc:
-            entry["variants"][event["variant"]] = {
-                "status": "error", "seconds": event.get("seconds"),
-                "error": {"type": "BadObservables", "message": str(exc), "traceback": []}}
+        try:
+            self._record(case, variant, event, entry)
+        except DocumentError as exc:  # the worker checked it too; a file must never hold what cannot be read
+            entry["variants"][variant] = {"status": "error", "seconds": event.get("seconds"),
+                                          "error": {"type": "BadObservables", "message": str(exc), "traceback": []}}
+
+    def _record(self, case: str, variant: str, event: dict, entry: dict) -> None:
+        where = Where(f"what {case}/{variant} returned")
+        key = (case, variant)
+        mode = event.get("mode")
+        if mode == "envelope":
+            self.out.envelopes[key] = Envelope.from_json(where.at("envelope"), event.get("envelope"))
             return
-        repeats = max(0.0, event["seconds"] - event.get("first_seconds", event["seconds"]))
-        self.timing["repeats"][event["case"]] = self.timing["repeats"].get(event["case"], 0.0) + repeats
-        entry["variants"][event["variant"]] = {
+        observables = documents.observables_from_json(where, event.get("observables"))
+        probe = Probe.from_json(where.at("probe"), event["probe"]) if event.get("probe") is not None else None
+        if mode == "transplant":
+            self.out.transplants[key] = documents.Transplant(str(event.get("source")), observables, probe,
+                                                             seconds=float(event.get("seconds") or 0.0))
+            return
+        value: dict[str, Any] = {
             "status": "ok",
             "observables": {name: obs.to_json() for name, obs in observables.items()},
-            "nondeterministic": event["nondeterministic"],
-            "repeats": event["repeats"],
-            "seconds": event["seconds"],
+            "nondeterministic": list(event.get("nondeterministic") or []),
+            "repeats": int(event.get("repeats") or 0),
+            "seconds": event.get("seconds"),
+            "probe": probe.to_json() if probe is not None else None,
         }
+        if event.get("envelope") is not None:
+            envelope = Envelope.from_json(where.at("envelope"), event["envelope"])
+            self.out.envelopes[key] = envelope
+            value["evidence"] = {"envelope": envelope.to_json(), "transplants": {}}
+        if isinstance(event.get("golden_match"), bool):
+            self.out.golden_match[key] = event["golden_match"]
+        entry["variants"][variant] = value
 
     def _framework_failed(self, error: dict) -> None:
         self.doc["status"] = "unavailable"
-        self.doc["reason"] = f"the framework could not start: {error['type']}: {error['message']}"
-        self.doc["error"] = error
-        for name in self.cases:
-            self.finished.add(name)
+        self.doc["reason"] = f"the framework could not start: {error.get('type')}: {error.get('message')}"
+        self.doc["error"] = {"type": str(error.get("type", "Error")), "message": str(error.get("message", "")),
+                             "traceback": list(error.get("traceback") or [])}
+        self.finished.update(range(len(self.tasks)))

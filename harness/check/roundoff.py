@@ -1,0 +1,199 @@
+"""Does round-off alone explain a difference? A perturbation envelope, measured in the run.
+
+The method is the port-validation test of Rosinski & Williamson (1997, "The
+accumulation of rounding errors and port validation for global atmospheric
+models", SIAM J. Sci. Comput. 18(2)) and the ensemble consistency test of Baker et
+al. (2015, Geosci. Model Dev. 8, 2829): a run on another machine is consistent when
+its difference from the original grows no faster than the difference between two
+runs on one machine that differ by a perturbation the size of round-off.
+
+Here the perturbed runs are the *members* the worker makes where a result differs
+(harness.inenv.probe): every float weight moved by one unit in the last place, up or
+down at random, when the model is created and after every training step, so that
+round-off is injected at the rate a different summation order injects it. The
+*envelope* of a value is the largest |member - run| over the members. A value's
+difference d is explained by round-off when
+
+    d <= M * envelope + floor,   floor = max(F ULPs of the value, the observable's tolerance)
+
+checked row by row: a row is one step (epoch, snapshot) of an observable with a
+time axis, else the whole observable, and the envelope of a row is its largest
+value over the rows within WINDOW of it (a member's gap can happen to be small at one
+step where the machine's is not). Early rows, where the envelope is still a few ULPs,
+are where a real change shows: it moves values by orders of magnitude more than
+round-off from the first step it acts in. Late rows of a chaotic net get a wide
+envelope, as they should; rows whose envelope reaches CHAOTIC of their size are said
+to be chaotic, and a verdict rests on the rows before them.
+
+M, F and WINDOW were calibrated on real machine differences and real changes (the
+README's "Round-off" section gives the numbers and the margin on both sides).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+import numpy as np
+
+from harness.check import tolerances
+from harness.core.documents import Envelope, Observable, ToleranceOverride
+
+M = 16.0  # how far beyond the measured envelope a difference may go
+F = 4.0  # ULPs of the value always granted: the last roundings of the value itself
+WINDOW = 2  # rows either side whose envelope counts for a row
+CHAOTIC = 0.1  # a row is chaotic when round-off alone moves it by this share of its size
+
+
+@dataclasses.dataclass(frozen=True)
+class ObservableRoundOff:
+    observable: str
+    explained: bool
+    ratio: float  # the largest d / (M * envelope + floor) over the rows (<= 1: explained)
+    worst: dict | None  # where that ratio is, by axis
+    chaotic_from: int | None  # the first row (along the time axis) that is chaotic
+    rows: int
+    time_axis: str | None
+    note: str = ""
+
+    def to_json(self) -> dict:
+        data = dataclasses.asdict(self)
+        data["ratio"] = self.ratio if np.isfinite(self.ratio) else repr(self.ratio)
+        return data
+
+
+@dataclasses.dataclass(frozen=True)
+class RoundOff:
+    """The round-off judgement of one variant's differences."""
+
+    explained: bool
+    observables: tuple[ObservableRoundOff, ...]
+    members: int
+
+    @property
+    def unexplained(self) -> list[ObservableRoundOff]:
+        return [o for o in self.observables if not o.explained]
+
+    @property
+    def chaotic(self) -> list[ObservableRoundOff]:
+        return [o for o in self.observables if o.chaotic_from is not None]
+
+    def describe(self) -> str:
+        """One clause: explained or not, by how much, and which observables are chaotic."""
+        if not self.observables:
+            return "no value differs"
+        if self.explained:
+            worst = max(self.observables, key=lambda o: o.ratio)
+            text = (f"explained by round-off (every value within the envelope of {self.members} perturbed "
+                    f"run(s); closest: {worst.observable} at {_where(worst.worst)}, {worst.ratio:.2g} of the bound)")
+        else:
+            first = self.unexplained[0]
+            text = (f"beyond round-off: {first.observable} at {_where(first.worst)} differs {first.ratio:.3g} times "
+                    f"as much as {self.members} perturbed run(s) explain" + (f" ({first.note})" if first.note else ""))
+        chaotic = [f"{o.observable} from {o.time_axis or 'its only value'} {o.chaotic_from}" if o.time_axis else
+                   o.observable for o in self.chaotic]
+        if chaotic:
+            text += ("; chaotic (round-off alone moves them by over a tenth of their size), judged on what comes "
+                     "before: " + ", ".join(chaotic))
+        return text
+
+    def to_json(self) -> dict:
+        return {"explained": self.explained, "members": self.members,
+                "observables": [o.to_json() for o in self.observables]}
+
+
+def _where(where: dict | None) -> str:
+    return ", ".join(f"{k} {v}" for k, v in (where or {}).items()) or "its only value"
+
+
+def ulp(values: np.ndarray, dtype: str) -> np.ndarray:
+    """One unit in the last place of each value, in the precision it was computed in."""
+    kind = np.float32 if dtype == "float32" else np.float64
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.abs(np.spacing(np.abs(values).astype(kind))).astype(np.float64)
+
+
+def _rows(obs: Observable, values: np.ndarray) -> np.ndarray:
+    """The values as rows: one per index of the time axis, else a single row."""
+    if obs.time_axis and obs.shape:
+        return values.reshape(obs.shape[0], -1)
+    return values.reshape(1, -1)
+
+
+def judge_observable(name: str, expected: Observable, obtained: Observable, envelope: list[float] | None,
+                     overrides: Mapping[str, ToleranceOverride] | None = None) -> ObservableRoundOff:
+    """Row by row, whether round-off explains how ``obtained`` differs from ``expected``."""
+    axis = obtained.time_axis
+    if not expected.kind.numeric or not obtained.kind.numeric:
+        same = expected.value == obtained.value
+        # A digest only says that bits moved: the numeric observables say by how much.
+        return ObservableRoundOff(name, same or expected.kind.value == "digest", 0.0 if same else 1.0, None, None,
+                                  1, None, "" if same else ("a text changed" if expected.kind.value == "text"
+                                                            else "digest differs"))
+    if tuple(expected.shape) != tuple(obtained.shape):
+        return ObservableRoundOff(name, False, np.inf, None, None, 0, axis, "its shape changed")
+    e = np.asarray(expected.values, dtype=np.float64)
+    o = np.asarray(obtained.values, dtype=np.float64)
+    if envelope is None or len(envelope) != o.size:
+        return ObservableRoundOff(name, False, np.inf, None, None, 0, axis, "no envelope was measured for it")
+    env = np.asarray(envelope, dtype=np.float64)
+    both_nan = np.isnan(e) & np.isnan(o)
+    with np.errstate(invalid="ignore", over="ignore"):
+        d = np.where(both_nan, 0.0, np.abs(o - e))
+    d = np.where(np.isnan(d), np.inf, d)  # NaN on one side only
+    tol = tolerances.for_observable(name, obtained.kind.value, overrides)
+    scale = np.where(np.isfinite(np.maximum(np.abs(e), np.abs(o))), np.maximum(np.abs(e), np.abs(o)), 0.0)
+    floor = np.maximum(F * ulp(scale, obtained.dtype), tol.atol + tol.rtol * np.abs(np.nan_to_num(e)))
+    rows_d, rows_env, rows_floor, rows_scale = (_rows(obtained, a) for a in (d, env, floor, scale))
+    n = rows_d.shape[0]
+    row_env = rows_env.max(axis=1) if rows_env.size else np.zeros(n)
+    widened = np.array([row_env[max(0, r - WINDOW):r + WINDOW + 1].max() for r in range(n)]) if n else row_env
+    bound = M * widened[:, None] + rows_floor
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = np.where(rows_d == 0, 0.0, rows_d / bound)
+    ratios = np.where(np.isnan(ratios), np.inf, ratios)
+    flat = int(np.argmax(ratios)) if ratios.size else 0
+    worst_ratio = float(ratios.ravel()[flat]) if ratios.size else 0.0
+    chaotic_rows = [r for r in range(n) if row_env[r] > 0 and row_env[r] >= CHAOTIC * rows_scale[r].max()]
+    return ObservableRoundOff(name, worst_ratio <= 1.0, worst_ratio, _locate(obtained, flat, ratios.shape),
+                              chaotic_rows[0] if chaotic_rows else None, n, axis)
+
+
+def _locate(obs: Observable, flat: int, shape: tuple[int, ...]) -> dict:
+    row, col = divmod(flat, shape[1]) if len(shape) == 2 and shape[1] else (0, 0)
+    index = row * shape[1] + col if len(shape) == 2 else flat
+    dims = obs.shape or (len(obs.values),)
+    where: dict = {}
+    if len(obs.values) == 1:
+        return where
+    for axis, i in zip(obs.axes or [f"dim{k}" for k in range(len(dims))], np.unravel_index(index, dims)):
+        where[axis] = int(i)
+    if obs.labels and obs.axes and obs.axes[-1] in where and where[obs.axes[-1]] < len(obs.labels):
+        where[obs.axes[-1]] = obs.labels[where[obs.axes[-1]]]
+    return where
+
+
+def judge(expected: Mapping[str, Observable], obtained: Mapping[str, Observable], envelope: Envelope,
+          overrides: Mapping[str, ToleranceOverride] | None = None) -> RoundOff:
+    """Whether round-off explains every difference between two runs of one variant, from
+    the envelope measured around ``obtained`` (or around ``expected``: the same question)."""
+    judged = []
+    for name, obs in obtained.items():
+        before = expected.get(name)
+        if before is None:
+            judged.append(ObservableRoundOff(name, False, np.inf, None, None, 0, obs.time_axis, "it is new"))
+            continue
+        if _identical(before, obs):
+            continue
+        judged.append(judge_observable(name, before, obs, envelope.values.get(name), overrides))
+    for name in expected:
+        if name not in obtained:
+            judged.append(ObservableRoundOff(name, False, np.inf, None, None, 0, None, "it is gone"))
+    numeric_ok = all(j.explained for j in judged)
+    return RoundOff(numeric_ok, tuple(judged), envelope.members)
+
+
+def _identical(a: Observable, b: Observable) -> bool:
+    if a.kind != b.kind or a.value != b.value or tuple(a.shape) != tuple(b.shape):
+        return False
+    return all(x == y or (x != x and y != y) for x, y in zip(a.values, b.values))

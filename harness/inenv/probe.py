@@ -1,0 +1,198 @@
+"""What the adapter sees of each model a case builds, and the few things it may do to it.
+
+The adapter (harness.inenv.framework) calls a Probe when a model is created through
+``k.sequential`` / ``k.model`` (or first used, if it was built later) and after every
+training step it makes (``k.train_on_batch``, each batch of ``k.fit``). The probe:
+
+- records the model's state: a digest of each weighted layer's trainable arrays and
+  of its other arrays (BatchNormalization's moving statistics) when the model is
+  created and after every step, with the loss the step reported. Two runs whose
+  records agree took the same path bit for bit; where they part says where a
+  difference entered (the forward pass of step k, the update of step k, layer L).
+- saves the initial weights (numpy .npz), so another environment can start from them;
+- in a transplant run, puts another environment's initial weights in instead
+  (keras-team/keras#15899: the maintainers' advice for bypassing a changed random stream);
+- in a round-off member, moves every float weight by one unit in the last place, up
+  or down at random, at creation and after every step: a perturbation the size of
+  round-off, as in the perturbation-growth test of Rosinski & Williamson (1997) and
+  the ensemble consistency test of Baker et al. (2015); see harness.check.roundoff.
+
+Python 3.7+, standard library and numpy only.
+"""
+
+import hashlib
+import os
+import re
+
+import numpy as np
+
+DIGEST_CHARS = 16
+MAX_STATE_BYTES = 256 * 1024 * 1024  # initial weights larger than this are not saved (no transplant)
+RANDOM_LAYERS = ("Dropout", "Noise", "Random")  # class names of layers that draw during training
+
+
+def digest(arrays):
+    """A short sha256 of arrays' dtypes, shapes and bytes ("" for none)."""
+    if not arrays:
+        return ""
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(("%s%s" % (a.dtype.str, a.shape)).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()[:DIGEST_CHARS]
+
+
+def safe_part(name):
+    """A file-name-safe version of a case or variant name, unique by a short hash."""
+    clean = re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:40].strip("._") or "x"
+    return "%s-%s" % (clean, hashlib.sha256(name.encode("utf-8")).hexdigest()[:8])
+
+
+class TransplantError(Exception):
+    """The source's initial state does not fit this model (another architecture)."""
+
+
+class Probe(object):
+    """One run of one variant: the models it builds, in creation order.
+
+    ``state_dir``: save each model's initial weights there (None: do not).
+    ``transplant``: a list of .npz paths, one per model, whose weights replace the
+    initial weights (None: none). ``perturb_seed``: make this a round-off member."""
+
+    def __init__(self, fw, state_dir=None, transplant=None, transplanted_from=None, perturb_seed=None,
+                 record=True):
+        self.fw = fw
+        self.state_dir = state_dir
+        self.transplant = transplant
+        self.transplanted_from = transplanted_from
+        self.rng = np.random.RandomState(perturb_seed) if perturb_seed is not None else None
+        self.record = record
+        self.models = []  # [model, record dict] in creation order
+        self._index = {}  # id(model) -> position
+
+    # -- called by the adapter ---------------------------------------------------
+    def seen(self, model):
+        """The first time the adapter sees ``model`` built: its initial state."""
+        if id(model) in self._index or not self._built(model):
+            return
+        position = len(self.models)
+        self._index[id(model)] = position
+        record = {"layers": [], "shapes": [], "initial": [], "steps": [], "draws": [], "state_file": None}
+        self.models.append((model, record))
+        if self.transplant is not None:
+            self._transplant(model, position)
+        if self.rng is not None:
+            self._perturb(model)
+        layers = self.fw.weighted_layers(model)
+        record["layers"] = [label for label, _ in layers]
+        record["shapes"] = [[list(np.shape(w)) for w in layer.weights] for _, layer in layers]
+        record["draws"] = self._random_layers(model)
+        if self.record:
+            record["initial"] = self._state(model)
+        if self.state_dir is not None:
+            record["state_file"] = self._save(model, position)
+
+    def stepped(self, model, loss=None):
+        """After one training step of ``model`` (loss: what the step reported)."""
+        self.seen(model)
+        position = self._index.get(id(model))
+        if position is None:
+            return
+        if self.rng is not None:
+            self._perturb(model)
+        if self.record:
+            self.models[position][1]["steps"].append({"loss": _number(loss), "layers": self._state(model)})
+
+    def drew(self, model, what):
+        """A random draw during training that no transplant carries (fit's shuffling)."""
+        self.seen(model)
+        position = self._index.get(id(model))
+        if position is not None and what not in self.models[position][1]["draws"]:
+            self.models[position][1]["draws"].append(what)
+
+    def report(self):
+        """The probe document (harness.core.documents.Probe) of this run."""
+        return {"models": [record for _, record in self.models], "transplanted_from": self.transplanted_from,
+                "perturbation": "1 ULP at random on every float weight, at creation and after every step"
+                if self.rng is not None else None}
+
+    # -- inside --------------------------------------------------------------------
+    @staticmethod
+    def _built(model):
+        try:
+            return bool(model.weights)
+        except Exception:  # an unbuilt Keras 2 model raises on .weights in some versions
+            return False
+
+    def _state(self, model):
+        """[trainable digest, other digest] per weighted layer, read in one go."""
+        layers = self.fw.weighted_layers(model)
+        variables = []
+        for _, layer in layers:
+            variables += list(layer.trainable_weights) + list(layer.non_trainable_weights)
+        values = self.fw.read_variables(variables)
+        out, i = [], 0
+        for _, layer in layers:
+            n_train, n_other = len(layer.trainable_weights), len(layer.non_trainable_weights)
+            out.append([digest(values[i:i + n_train]), digest(values[i + n_train:i + n_train + n_other])])
+            i += n_train + n_other
+        return out
+
+    def _save(self, model, position):
+        arrays = [np.asarray(w) for w in model.get_weights()]
+        if sum(a.nbytes for a in arrays) > MAX_STATE_BYTES:
+            return None
+        if not os.path.isdir(self.state_dir):
+            os.makedirs(self.state_dir)
+        name = "model%d.npz" % position
+        path = os.path.join(self.state_dir, name)
+        np.savez(path, *arrays)
+        return path
+
+    def _transplant(self, model, position):
+        if position >= len(self.transplant):
+            raise TransplantError("the source environment built %d model(s); this run builds more"
+                                  % len(self.transplant))
+        path = self.transplant[position]
+        if path is None:
+            raise TransplantError("the source's initial weights of model %d were not saved (too large)" % position)
+        with np.load(path, allow_pickle=False) as data:
+            arrays = [data["arr_%d" % i] for i in range(len(data.files))]
+        current = model.get_weights()
+        shapes_here = [tuple(np.shape(w)) for w in current]
+        shapes_there = [tuple(a.shape) for a in arrays]
+        if shapes_here != shapes_there:
+            raise TransplantError("model %d has weight shapes %s here and %s in the source: another architecture"
+                                  % (position, shapes_here, shapes_there))
+        model.set_weights([a.astype(np.asarray(w).dtype) for a, w in zip(arrays, current)])
+
+    def _perturb(self, model):
+        weights = model.get_weights()
+        moved = []
+        for w in weights:
+            w = np.array(w)
+            if w.dtype.kind == "f" and w.size:
+                up = self.rng.randint(0, 2, size=w.shape).astype(bool)
+                target = np.where(up, np.inf, -np.inf).astype(w.dtype)
+                nudged = np.nextafter(w, target)
+                w = np.where(w == 0, w, nudged).astype(w.dtype)  # exact zeros stay: round-off never moves them
+            moved.append(w)
+        model.set_weights(moved)
+
+    def _random_layers(self, model):
+        found = []
+        for layer in getattr(model, "layers", []):
+            name = type(layer).__name__
+            if any(key in name for key in RANDOM_LAYERS):
+                found.append("%s (%s)" % (name, layer.name))
+        return found
+
+
+def _number(value):
+    if value is None:
+        return None
+    try:
+        return float(np.ravel(np.asarray(value, dtype=np.float64))[0])
+    except (TypeError, ValueError, IndexError):
+        return None

@@ -1,0 +1,52 @@
+"""When a second run tells something: the determinism repeat, decided per case.
+
+A run that reproduces its golden values bit for bit needs no repeat: the golden
+values came from two agreeing runs in another process (bless refuses anything
+else), so the match is the second run. A repeat runs
+
+- for every variant, beside the first run, when the case has no golden values, when
+  this machine is not the one they were blessed on (or that cannot be told), or when
+  the user asks (--repeat 2): there the first run has nothing to be checked against;
+- afterwards, for the variants whose result differs from golden: it tells
+  nondeterminism (the two runs differ) from a real difference (they agree);
+- never with --repeat 1.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from harness.check import fingerprints
+from harness.core.documents import Golden
+from harness.matrix import machine
+
+
+@dataclasses.dataclass(frozen=True)
+class CasePolicy:
+    case: str
+    repeat_beside: bool  # a second process runs every variant at the same time
+    repeat_differing: bool  # variants that differ from golden run again afterwards
+    why: str  # one phrase for the log
+
+
+def decide(cases: list[str], golden: Golden | None, repeat: int | None) -> dict[str, CasePolicy]:
+    """The repeat policy of each case; ``repeat`` is the user's --repeat (None: auto)."""
+    here = machine.collect()
+    out = {}
+    for case in cases:
+        if repeat == 1:
+            out[case] = CasePolicy(case, False, False, "--repeat 1: one run")
+        elif repeat is not None and repeat >= 2:
+            out[case] = CasePolicy(case, True, False, f"--repeat {repeat}: every variant again")
+        elif golden is None or case not in golden.cases:
+            out[case] = CasePolicy(case, True, False, "no golden values: every variant again")
+        else:
+            same, differences = fingerprints.same_machine(golden.cases[case].fingerprint, here, numerics=False)
+            if same:
+                out[case] = CasePolicy(case, False, True, "golden values from this machine: "
+                                       "a repeat only where a result differs")
+            else:
+                why = "; ".join(differences[:3]) if differences else "the blessing machine is not recorded fully"
+                out[case] = CasePolicy(case, True, False, f"another machine than the golden values' ({why}): "
+                                       "every variant again")
+    return out

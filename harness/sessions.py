@@ -1,0 +1,184 @@
+"""The nox sessions of a tfrepro matrix, as a plugin any noxfile can call.
+
+This project's noxfile and a user's own use the same function (``tfrepro.nox``
+re-exports it):
+
+    import tfrepro.nox
+    tfrepro.nox.matrix_sessions(cases="checks/", envs=["tf2.15-keras2", "tf2.16-keras3.0"])
+
+It defines:
+
+    matrix(<env>)   one per environment: build it from its lock, run the cases that changed
+    matrix          every environment (N at a time on N cores), then compare once
+    compare         verdicts and report/ for the results present (exit code = verdict)
+    report          the same, succeeding whenever the report was written
+    bless           accept results as golden values: nox -s bless -- <env...|all> [--case NAME]
+    bisect          the first release of a package that changes a case
+
+Folders (results, golden values, report, your cases) are the calling project's:
+relative paths are taken from the noxfile's folder. One `nox -s matrix -- ...` line
+feeds every session: the run's options and compare's are both accepted everywhere.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from collections.abc import Sequence
+
+import nox
+
+from harness import config
+from harness.core.errors import UsageError
+from harness.matrix import envs as envs_module
+from harness.matrix import interpreters, locks
+
+HOST_PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
+HOST_DEPENDENCIES = ("numpy", "matplotlib", "packaging")
+
+
+def _selected(env_ids: Sequence[str] | None, tags: Sequence[str] | None) -> list[envs_module.EnvSpec]:
+    if env_ids:
+        return envs_module.select(ids=list(env_ids))
+    tags = list(tags or config.get("HARNESS_TAGS") or ("default",))
+    known = {t for spec in envs_module.all_envs() for t in spec.tags}
+    unknown = [t for t in tags if t not in known]
+    if unknown:
+        raise UsageError(f"no environment has the tag {', '.join(unknown)} (tags: {', '.join(sorted(known))})")
+    return envs_module.select(tags=tags)
+
+
+def _interpreter(spec: envs_module.EnvSpec) -> str | bool:
+    # False makes nox build no virtualenv; the session then reports the
+    # environment as unavailable instead of nox failing to find "python3.7".
+    return interpreters.resolve(spec.python) or False
+
+
+def matrix_sessions(cases: str | Sequence[str] | None = None, envs: Sequence[str] | None = None,
+                    tags: Sequence[str] | None = None, results: str = config.DEFAULT_RESULTS,
+                    golden: str = config.DEFAULT_GOLDEN, report: str = config.DEFAULT_REPORT,
+                    with_builtin_cases: bool = False, jobs: int | None = None) -> None:
+    """Define the sessions above in the calling noxfile.
+
+    ``cases``: your cases folder(s) (default: tfrepro's built-in cases); ``envs``: the
+    environment ids to run (default: by ``tags``, else HARNESS_TAGS, else "default");
+    ``results``/``golden``/``report``: folders, relative to the noxfile; ``jobs``:
+    environments at once (default: one per core; `nox -j N` or NOX_PARALLEL wins).
+    Raises UsageError for an unknown environment or tag."""
+    project = os.getcwd()  # nox loads a noxfile from its own folder
+    case_dirs = [cases] if isinstance(cases, str) else list(cases or [])
+    settings = {
+        "HARNESS_RESULTS": os.path.join(project, results),
+        "HARNESS_GOLDEN": os.path.join(project, golden),
+        "HARNESS_REPORT": os.path.join(project, report) if report else "",
+    }
+    if case_dirs:
+        settings["HARNESS_CASES_DIR"] = os.pathsep.join(os.path.join(project, d) for d in case_dirs)
+        if with_builtin_cases:
+            settings["HARNESS_WITH_BUILTIN_CASES"] = "1"
+    for key, value in settings.items():
+        os.environ.setdefault(key, value)  # the caller's environment wins
+    try:
+        specs = _selected(envs, tags)
+    except (KeyError, UsageError) as exc:
+        raise UsageError(f"tfrepro.nox.matrix_sessions: {exc.args[0]}") from None
+    nox.options.default_venv_backend = "uv"
+    nox.options.sessions = ["matrix"]
+    if nox.options.parallel is None:
+        nox.options.parallel = jobs or os.cpu_count() or 1
+    for spec in specs:
+        _environment_session(spec)
+    _aggregate_session(specs)
+    _harness_sessions()
+
+
+# An installed tfrepro brings its dependencies into nox's Python, which then runs the
+# host-side steps itself; a checkout where only nox was installed gets a small reused
+# venv with them (the harness is imported from the checkout, nox's folder).
+_IN_PROCESS = all(importlib.util.find_spec(name) for name in HOST_DEPENDENCIES)
+_HOST = {"python": False} if _IN_PROCESS else {"python": HOST_PYTHON, "reuse_venv": True}
+
+
+def _harness(session: nox.Session) -> list[str]:
+    """The command that runs the host-side harness (see _IN_PROCESS)."""
+    if _IN_PROCESS:
+        return [sys.executable, "-m", "harness"]
+    session.install(*HOST_DEPENDENCIES, "tomli; python_version < '3.11'", silent=True)
+    return ["python", "-m", "harness"]
+
+
+def _environment_session(spec: envs_module.EnvSpec) -> None:
+    @nox.session(name=f"matrix({spec.id})", python=_interpreter(spec), reuse_venv=True, allow_parallel=True)
+    def run_environment(session: nox.Session) -> None:
+        from harness.core.errors import exit_code
+        from harness.run import environment
+        from harness.run import options as run_options
+
+        try:
+            options = run_options.parse_run_args(session.posargs)
+            if not session.python:
+                reason = interpreters.explain_missing(spec.python)
+                environment.write_unavailable(spec, reason, options.results_dir)
+                session.warn(f"{spec.id}: environment unavailable: {reason}")
+                return
+            lock = locks.lock_path(spec, config.ROOT)
+            if not os.path.exists(lock):
+                reason = f"no lock file {lock}; make it with `nox -s lock -- {spec.id}`"
+                environment.write_unavailable(spec, reason, options.results_dir)
+                session.warn(f"{spec.id}: environment unavailable: {reason}")
+                return
+            # Decide before syncing: an environment with nothing new costs no install. A
+            # skip is a success here: `matrix` requires every environment session.
+            plan = environment.plan_environment(spec, options)
+            if plan.up_to_date:
+                session.log(f"{spec.id}: {plan.describe()}")
+                return
+            try:
+                session.run_install(*locks.uv_command(), "pip", "sync", "--quiet", lock, silent=True, external=True)
+            except nox.command.CommandFailed as exc:
+                reason = f"could not install the lock {lock} with uv ({exc.reason})"
+                environment.write_unavailable(spec, reason, options.results_dir)
+                session.warn(f"{spec.id}: environment unavailable: {reason}")
+                return
+            environment.run_environment(spec, os.path.join(session.bin, "python"), options,
+                                        progress=session.log, plan=plan)
+        except Exception as exc:
+            if exit_code(exc) is None:
+                raise
+            session.error(f"{spec.id}: {exc}")
+
+    run_environment.__doc__ = f"{spec.id}: run its cases that changed (python {spec.python}, {spec.lineage})."
+
+
+def _aggregate_session(specs: list[envs_module.EnvSpec]) -> None:
+    @nox.session(name="matrix", requires=[f"matrix({spec.id})" for spec in specs], allow_parallel=False, **_HOST)
+    def matrix(session: nox.Session) -> None:
+        """Every environment (N at a time on N cores), then compare once and write report/."""
+        if config.get("HARNESS_SKIP_COMPARE"):
+            session.log("HARNESS_SKIP_COMPARE=1: no comparison")
+            return
+        session.run(*_harness(session), "compare", *session.posargs, external=True)
+
+
+def _harness_sessions() -> None:
+    @nox.session(allow_parallel=False, **_HOST)
+    def compare(session: nox.Session) -> None:
+        """Compare results with golden values, invariants and each other; write report/."""
+        session.run(*_harness(session), "compare", *session.posargs, external=True)
+
+    @nox.session(allow_parallel=False, **_HOST)
+    def report(session: nox.Session) -> None:
+        """Write report/ for the results present; succeeds whenever it was written (use compare
+        where the verdict must fail the job: exit codes 1, 3, 4, 5 are verdicts, 2 a usage error)."""
+        session.run(*_harness(session), "compare", *session.posargs, external=True, success_codes=[0, 1, 3, 4, 5])
+
+    @nox.session(allow_parallel=False, **_HOST)
+    def bless(session: nox.Session) -> None:
+        """Accept results as golden: nox -s bless -- <env...|all> [--case NAME] [--force]."""
+        session.run(*_harness(session), "bless", *session.posargs, external=True)
+
+    @nox.session(**_HOST)
+    def bisect(session: nox.Session) -> None:
+        """First release that changes a case: nox -s bisect -- <case> <package> <good> <bad> [--base ENV]."""
+        session.run(*_harness(session), "bisect", *session.posargs, external=True)
