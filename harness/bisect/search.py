@@ -91,7 +91,7 @@ def judge(good: Results, attempt: Attempt, case: str, threshold: Status) -> Tria
     if attempt.skipped or attempt.document is None:
         return Trial(attempt.version, Mark.SKIPPED, summary=attempt.skipped or "no results", cached=attempt.cached)
     status, per_variant = compare_case(good, attempt.document, case)
-    text, _, _ = explain(attempt.document, case, per_variant, status)
+    text = explain(good, attempt.document, case, per_variant, status).describe(limit=1)
     mark = Mark.CHANGED if status.rank >= threshold.rank else Mark.SAME
     return Trial(attempt.version, mark, status, text, attempt.cached)
 
@@ -160,7 +160,8 @@ def _found(start: Outcome, trials: list[Trial], attempts: dict[str, Attempt], lo
     good, before, after = (attempts[versions[i]].document for i in (0, low, high))
     assert good is not None and before is not None and after is not None  # marked SAME/CHANGED: they ran
     status, per_variant = compare_case(good, after, case)
-    change, divergence, _ = explain(after, case, per_variant, status)
+    explanation = explain(good, after, case, per_variant, status)
+    change, divergence = explanation.describe(limit=2), explanation.divergence
     if divergence is None:
         divergence = Divergence("none")
     return dataclasses.replace(

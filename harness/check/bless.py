@@ -30,7 +30,7 @@ def golden_case(result: Results, case: str) -> GoldenCase:
     """One case of ``result`` as golden values, with the fingerprint it ran on."""
     entry = result.cases[case]
     return GoldenCase(
-        variants={name: GoldenVariant(v.observables) for name, v in entry.variants.items() if v.ok},
+        variants={name: GoldenVariant(v.observables, v.probe) for name, v in entry.variants.items() if v.ok},
         source_sha256=entry.source_sha256, blessed_from=result.created, harness=result.harness,
         fingerprint=result.fingerprint, versions=result.versions)
 

@@ -29,6 +29,7 @@ class ObservableDiff:
     max_ulps: int | None = None
     first: dict | None = None  # where the first difference is, by axis
     note: str = ""
+    variant: str | None = None  # the variant it belongs to, where a case has several
 
     def describe(self) -> str:
         if self.status == Status.IDENTICAL:

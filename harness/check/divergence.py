@@ -1,4 +1,23 @@
-"""Where two runs of one case first part: before training, during training, or at the end."""
+"""Where two runs of one variant first part, said only from what was recorded.
+
+The probe (harness.inenv.probe) records, for every model a case builds through the
+adapter, a digest of each weighted layer's state when the model is created and
+after every training step, with the loss each step reported. Comparing two such
+records says, bit for bit and by construction:
+
+- "initial": the models start from different weights (a layer's initial state differs);
+- "forward": the same weights, but the loss of step k differs: the forward pass (or
+  the loss) changed before that step's update;
+- "update": the same loss, but the state after step k differs: the update changed,
+  first in layer L, in its trainable weights or only in its other state
+  (BatchNormalization's moving statistics, which no observable need show);
+- "after-training": every step identical; they part in what is computed afterwards;
+- "no-training": no step went through the adapter; they part in what the case computed.
+
+Without a record on both sides (golden values blessed before records existed, or a
+model built outside the adapter), the location comes from the observables alone: the
+first index along a time axis where they differ, never from an observable's name.
+"""
 
 from __future__ import annotations
 
@@ -6,53 +25,119 @@ import dataclasses
 from collections.abc import Mapping
 
 from harness.check.diff import ObservableDiff
-from harness.core.documents import Observable
+from harness.core.documents import ModelTrace, Observable, Probe
 from harness.core.status import Status
 
 
 @dataclasses.dataclass(frozen=True)
 class Divergence:
-    """Where two runs first part: before training, at a training step, or at the end."""
+    """Where two runs first part. ``stage``: none, initial, forward, update, after-training,
+    no-training, models (a different number of models) or observables (no record)."""
 
-    stage: str  # "initial", "training", "final" or "none"
+    stage: str
     observable: str | None = None
     where: dict | None = None
+    text: str = ""
 
     def describe(self) -> str:
-        if self.stage == "none":
-            return "the runs do not part"
-        where = ", ".join(f"{k} {v}" for k, v in (self.where or {}).items())
-        if self.stage == "initial":
-            return (f"they part before training, in {self.observable}: the initial weights differ "
-                    "(an initializer or random-stream change)")
-        if self.stage == "training":
-            return f"they part during training, first in {self.observable} at {where}"
-        return (f"they part only in the final values ({self.observable}): "
-                "the training path matches, evaluation numerics differ")
+        return self.text or "the runs do not part"
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
 
 
+def _where(where: Mapping | None) -> str:
+    return ", ".join(f"{k} {v}" for k, v in (where or {}).items())
+
+
+def _first_in_observables(diffs: list[ObservableDiff], observables: Mapping[str, Observable],
+                          threshold: Status) -> tuple[ObservableDiff | None, str]:
+    """The differing observable whose first difference comes earliest along a time axis
+    (observables without one come after those with one, in the case's order)."""
+    parting = [d for d in diffs if d.status.rank >= threshold.rank and d.status != Status.MISSING]
+    if not parting:
+        return None, ""
+    best = None
+    for order, d in enumerate(parting):
+        obs = observables.get(d.observable)
+        axis = obs.time_axis if obs is not None else None
+        index = (d.first or {}).get(axis) if axis else None
+        key = (0, index, order) if isinstance(index, int) else (1, 0, order)
+        if best is None or key < best[0]:
+            best = (key, d)
+    assert best is not None
+    first = best[1]
+    others = [d.observable for d in parting if d is not first]
+    also = f" (also {', '.join(others[:4])}{' …' if len(others) > 4 else ''})" if others else ""
+    return first, also
+
+
+def locate(diffs: list[ObservableDiff], before: Probe | None, after: Probe | None,
+           observables: Mapping[str, Observable], threshold: Status = Status.CLOSE) -> Divergence:
+    """Where two runs part: from their probe records when both have one, else from the
+    observables' ``diffs`` (``threshold``: CLOSE for any bit, DRIFT for beyond tolerance)."""
+    first, also = _first_in_observables(diffs, observables, threshold)
+    if first is None and not any(d.status.rank >= threshold.rank for d in diffs):
+        return Divergence("none", text="the runs do not part")
+    in_observables = (f"{first.observable}" + (f" at {_where(first.first)}" if first and first.first else "")
+                      if first else "a value that is missing on one side")
+    if before is None or after is None or not before.models or not after.models:
+        return Divergence("observables", first.observable if first else None, first.first if first else None,
+                          f"they part first in {in_observables}{also} (no record of the training path on "
+                          "both sides to say more)")
+    if len(before.models) != len(after.models):
+        return Divergence("models", None, None, f"they build {len(before.models)} and {len(after.models)} "
+                          "models through the adapter: the case itself runs differently")
+    for i, (a, b) in enumerate(zip(before.models, after.models)):
+        found = _compare_models(i, a, b, len(before.models) > 1)
+        if found is not None:
+            return found
+    steps = sum(len(m.steps) for m in after.models)
+    if steps == 0:
+        return Divergence("no-training", first.observable if first else None, first.first if first else None,
+                          f"the case trains nothing through the adapter; they part in {in_observables}{also}")
+    return Divergence("after-training", first.observable if first else None, first.first if first else None,
+                      f"every one of the {steps} training steps is the same bit for bit (weights, moving "
+                      f"statistics and losses); they part only in what is computed afterwards: "
+                      f"{in_observables}{also}")
+
+
+def _compare_models(index: int, a: ModelTrace, b: ModelTrace, several: bool) -> Divergence | None:
+    model = f" of model {index}" if several else ""
+    if len(a.initial) != len(b.initial) or a.shapes != b.shapes:
+        return Divergence("initial", None, {"model": index}, f"the models{model} have other weighted layers or "
+                          f"weight shapes ({len(a.initial)} vs {len(b.initial)} layers): an architecture "
+                          "default changed")
+    for layer, (was, now) in enumerate(zip(a.initial, b.initial)):
+        if was != now:
+            label = b.layers[layer] if layer < len(b.layers) else f"layer {layer}"
+            part = "weights" if was.trainable != now.trainable else "non-trainable state"
+            return Divergence("initial", None, {"model": index, "layer": label},
+                              f"they part before training: the initial {part} of {label}{model} differ "
+                              "(the weights the model starts from, as created)")
+    for step, (x, y) in enumerate(zip(a.steps, b.steps)):
+        if x.loss != y.loss and not (x.loss != x.loss and y.loss != y.loss):
+            when = "the first training step, before any update" if step == 0 else \
+                f"step {step}, from weights that are the same bit for bit"
+            return Divergence("forward", None, {"model": index, "step": step},
+                              f"they start from the same weights and part in the forward pass of {when}{model}: "
+                              f"the loss it reports differs ({x.loss!r} vs {y.loss!r})")
+        for layer, (p, q) in enumerate(zip(x.layers, y.layers)):
+            if p != q:
+                label = b.layers[layer] if layer < len(b.layers) else f"layer {layer}"
+                what = ("its trainable weights" if p.trainable != q.trainable else
+                        "only its non-trainable state (BatchNormalization's moving statistics or the like), "
+                        "its trainable weights being the same")
+                return Divergence("update", None, {"model": index, "step": step, "layer": label},
+                                  f"the forward pass of step {step} is the same (same loss), but its update "
+                                  f"differs{model}, first in {label}: {what}")
+    if len(a.steps) != len(b.steps):
+        return Divergence("forward", None, {"model": index, "step": min(len(a.steps), len(b.steps))},
+                          f"they train {len(a.steps)} and {len(b.steps)} steps{model}")
+    return None
+
+
 def first_divergence(diffs: list[ObservableDiff], observables: Mapping[str, Observable],
                      threshold: Status = Status.CLOSE) -> Divergence:
-    """The earliest stage at which ``diffs`` reach ``threshold`` (CLOSE: any bit;
-    DRIFT: beyond tolerance). Observables named initial* come before training;
-    those with a "step" or "epoch" axis locate the training step; the rest are final."""
-    parting = [d for d in diffs if d.status.rank >= threshold.rank]
-    if not parting:
-        return Divergence("none")
-    initial = [d for d in parting if d.observable.startswith("initial")]
-    if initial:
-        return Divergence("initial", initial[0].observable, initial[0].first)
-    best = None
-    for d in parting:
-        obs = observables.get(d.observable)
-        axes = obs.axes if obs is not None else ()
-        if d.first and axes and axes[0] in ("step", "epoch"):
-            key = (0 if axes[0] == "step" else 1, d.first.get(axes[0], 0))
-            if best is None or key < best[0]:
-                best = (key, d)
-    if best is not None:
-        return Divergence("training", best[1].observable, best[1].first)
-    return Divergence("final", parting[0].observable, parting[0].first)
+    """Where two runs part when no probe record is at hand: from the observables alone."""
+    return locate(diffs, None, None, observables, threshold)

@@ -23,9 +23,9 @@ def drift_verdicts(env: str, result: Results, other_env: str, other: Results, ch
             message = f"{case} in {env} is bit for bit the same as in {other_env}."
             divergence, variant = None, None
         else:
-            what, divergence, variant = explain(result, case, per_variant, status)
-            message = (f"{case} changed from {other_env} to {env} ({what}); "
-                       f"{divergence.describe() if divergence else ''}.")
+            explanation = explain(other, result, case, per_variant, status)
+            divergence, variant = explanation.divergence, explanation.worst_variant
+            message = f"{case} changed from {other_env} to {env}. {explanation.describe()}."
         out.append(Verdict(env, case, check, status, Outcome.INFO, message, variant=variant or None,
                            diffs=tuple(d for _, ds in per_variant for d in ds), divergence=divergence,
                            packages=changes, against=other_env))

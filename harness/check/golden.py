@@ -65,8 +65,8 @@ def _case_verdict(env: str, case: str, result: Results, blessed: GoldenCase, gol
                        f"results, then run `{bless_command(env, case)}`.", variant=new[0], diffs=all_diffs)
     packages = fingerprints.key_changes(blessed.fingerprint, result.fingerprint)
     same, machine = fingerprints.same_machine(blessed.fingerprint, result.fingerprint)
-    what, divergence, variant = explain(result, case, per_variant, status)
-    where = f"; {divergence.describe()}" if divergence else ""
+    explanation = explain(golden, result, case, per_variant, status)
+    what, divergence, variant = explanation.describe(), explanation.divergence, explanation.worst_variant
     changes = packages + machine
     since = (f" Since blessing: {'; '.join(changes)}." if changes else
              " No package, machine or numerics setting changed since blessing.")
@@ -82,24 +82,24 @@ def _case_verdict(env: str, case: str, result: Results, blessed: GoldenCase, gol
                 return Verdict(
                     env, case, Check.GOLDEN, Status.ROUNDOFF, Outcome.PASS,
                     f"{case} differs from its golden values in {env} by round-off alone ({worst_variant}: "
-                    f"{worst.describe()}){where}.{since}", variant=worst_variant, diffs=all_diffs,
+                    f"{worst.describe()}). {what}.{since}", variant=worst_variant, diffs=all_diffs,
                     divergence=divergence, packages=tuple(changes), against="golden", cause=cause)
             return Verdict(
                 env, case, Check.GOLDEN, Status.DRIFT, Outcome.REGRESSION,
                 f"{case} no longer matches its golden values in {env}, and round-off does not explain it "
-                f"({worst_variant}: {worst.describe()}; {what}){where}.{since}", variant=worst_variant,
+                f"({worst_variant}: {worst.describe()}). {what}.{since}", variant=worst_variant,
                 diffs=all_diffs, divergence=divergence, packages=tuple(changes), against="golden", cause=cause)
         since += (" No round-off evidence was gathered (the run predates it, or --envelope 0), so the tolerance "
                   "decides.")
     if status == Status.CLOSE:  # a pass, with how far the bits moved and where they first part
         return Verdict(env, case, Check.GOLDEN, status, Outcome.PASS,
-                       f"{case} matches its golden values in {env} within tolerance, but the bits differ "
-                       f"({what}){where}.{since}", variant=variant or None, diffs=all_diffs,
+                       f"{case} matches its golden values in {env} within tolerance, but the bits differ. "
+                       f"{what}.{since}", variant=variant or None, diffs=all_diffs,
                        divergence=divergence, packages=tuple(changes), against="golden")
     outcome = Outcome.REGRESSION if status == Status.DRIFT else Outcome.ERROR
     return Verdict(
         env, case, Check.GOLDEN, status, outcome,
-        f"{case} no longer matches its golden values in {env} ({what}){where}.{since}",
+        f"{case} no longer matches its golden values in {env}. {what}.{since}",
         variant=variant or None, diffs=all_diffs, divergence=divergence, packages=tuple(changes), against="golden")
 
 

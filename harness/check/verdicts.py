@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 
 from harness.check import diff
 from harness.check.diff import ObservableDiff
-from harness.check.divergence import Divergence, first_divergence
+from harness.check.divergence import Divergence, locate
 from harness.core.documents import (
     AtMost,
     CaseResult,
@@ -184,7 +184,10 @@ def _same_invariant(env: str, case: str, doc: Results, inv: Same, tol) -> Verdic
         return Verdict(env, case, Check.INVARIANT, status, Outcome.PASS,
                        f"invariant '{inv.name}' holds in {env} ({status.value}).", name=inv.name,
                        diffs=tuple(diffs))
-    divergence = first_divergence(diffs, a if ":" not in inv.a else {}, Status.DRIFT)
+    run_a, run_b = variants_of(doc, case).get(va), variants_of(doc, case).get(vb)
+    divergence = locate(diffs, run_a.probe if run_a is not None and ":" not in inv.a else None,
+                        run_b.probe if run_b is not None and ":" not in inv.a else None,
+                        a if ":" not in inv.a else {}, Status.CLOSE)
     worst_diff = max((d for d in diffs if d.status == status), key=lambda d: d.max_rel)
     return Verdict(
         env, case, Check.INVARIANT, status, Outcome.REGRESSION,
@@ -270,28 +273,60 @@ def compare_case(before: Results | Golden, after: Results, case: str) -> tuple[S
     before_v, after_v = variants_of(before, case), variants_of(after, case)
     for variant in list(before_v) + [v for v in after_v if v not in before_v]:
         b, a = before_v.get(variant), after_v.get(variant)
-        if b is None or a is None or not getattr(b, "ok", True) or not a.ok:
+        if b is None or a is None or not b.ok or not a.ok:
             status = Status.MISSING if (b is None or a is None) else Status.ERROR
             statuses.append(status)
             side = "no values on one side" if status == Status.ERROR else \
                 f"{variant} is {'new' if b is None else 'gone'}"
-            per_variant.append((variant, [ObservableDiff("*", status, note=side)]))
+            per_variant.append((variant, [ObservableDiff("*", status, note=side, variant=variant)]))
             continue
-        diffs = diff.compare_observables(b.observables, a.observables, tol)
+        diffs = [dataclasses.replace(d, variant=variant)
+                 for d in diff.compare_observables(b.observables, a.observables, tol)]
         statuses.append(diff.overall(diffs))
         per_variant.append((variant, diffs))
     return worst(statuses), per_variant
 
 
-def explain(after: Results, case: str, per_variant: PerVariant,
-            status: Status) -> tuple[str, Divergence | None, str]:
-    """The sentence fragment for the worst variant: its biggest diff and first divergence."""
-    candidates = [(v, d) for v, diffs in per_variant for d in diffs if d.status == status]
-    if not candidates:
-        return "", None, ""
-    variant, biggest = max(candidates, key=lambda vd: (vd[1].max_rel if math.isfinite(vd[1].max_rel) else 1e300))
-    diffs = dict(per_variant)[variant]
-    v = variants_of(after, case).get(variant)
-    obs = v.observables if v is not None and v.ok else {}
+@dataclasses.dataclass(frozen=True)
+class Explanation:
+    """What moved in each differing variant, and where the two runs part."""
+
+    parts: tuple[tuple[str, str, Divergence], ...]  # (variant, biggest diff described, where they part)
+    worst_variant: str | None
+
+    @property
+    def divergence(self) -> Divergence | None:
+        for variant, _, divergence in self.parts:
+            if variant == self.worst_variant:
+                return divergence
+        return None
+
+    def describe(self, limit: int = 4) -> str:
+        """"tanh: <what>; <where>. tanh_bn: …" for every differing variant (up to ``limit``)."""
+        shown = [f"{v}: {what}; {div.describe()}" for v, what, div in self.parts[:limit]]
+        more = len(self.parts) - limit
+        return ". ".join(shown) + (f". And {more} more variant(s) differ." if more > 0 else "")
+
+
+def explain(before: Results | Golden, after: Results, case: str, per_variant: PerVariant,
+            status: Status) -> Explanation:
+    """For every variant that differs: its largest difference (in words) and where the
+    two runs part (harness.check.divergence), from the probes when both sides have one."""
     threshold = Status.DRIFT if status == Status.DRIFT else Status.CLOSE
-    return f"{variant}: {biggest.describe()}", first_divergence(diffs, obs, threshold), variant
+    before_v, after_v = variants_of(before, case), variants_of(after, case)
+    parts = []
+    worst_key: tuple = ()
+    worst_variant = None
+    for variant, diffs in per_variant:
+        moved = [d for d in diffs if d.status != Status.IDENTICAL]
+        if not moved:
+            continue
+        biggest = max(moved, key=lambda d: (d.status.rank, d.max_rel if math.isfinite(d.max_rel) else 1e300))
+        b, a = before_v.get(variant), after_v.get(variant)
+        observables = a.observables if a is not None and a.ok else {}
+        div = locate(diffs, getattr(b, "probe", None), getattr(a, "probe", None), observables, threshold)
+        parts.append((variant, biggest.describe(), div))
+        key = (biggest.status.rank, biggest.max_rel if math.isfinite(biggest.max_rel) else 1e300)
+        if worst_variant is None or key > worst_key:
+            worst_key, worst_variant = key, variant
+    return Explanation(tuple(parts), worst_variant)

@@ -611,16 +611,25 @@ class Results:
 @dataclasses.dataclass(frozen=True)
 class GoldenVariant:
     observables: dict[str, Observable]
+    probe: Probe | None = None  # the training path of the blessed run (blessed before records: None)
+
+    @property
+    def ok(self) -> bool:
+        return True
 
     @classmethod
     def from_json(cls, where: Where, data: Any) -> GoldenVariant:
-        data = mapping(where, data, ("status", "observables"))
+        data = mapping(where, data, ("status", "observables", "probe"))
         if data.get("status", "ok") != "ok":
             raise where.at("status").expected("'ok' (golden values come from runs that worked)", data.get("status"))
-        return cls(field(where, data, "observables", observables_from_json))
+        return cls(field(where, data, "observables", observables_from_json),
+                   field(where, data, "probe", optional(Probe.from_json), default=None))
 
     def to_json(self) -> dict:
-        return {"observables": _observables_json(self.observables)}
+        out: dict[str, Any] = {"observables": _observables_json(self.observables)}
+        if self.probe is not None:
+            out["probe"] = self.probe.to_json()
+        return out
 
 
 @dataclasses.dataclass(frozen=True)
