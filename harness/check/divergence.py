@@ -103,19 +103,32 @@ def locate(diffs: list[ObservableDiff], before: Probe | None, after: Probe | Non
 
 
 def _compare_models(index: int, a: ModelTrace, b: ModelTrace, several: bool) -> Divergence | None:
+    """The first recorded moment where two models differ: the state training starts
+    from, then per step the forward passes outside training made before it (k.predict),
+    the loss it reports, and the state after it."""
     model = f" of model {index}" if several else ""
     if len(a.initial) != len(b.initial) or a.shapes != b.shapes:
         return Divergence("initial", None, {"model": index}, f"the models{model} have other weighted layers or "
                           f"weight shapes ({len(a.initial)} vs {len(b.initial)} layers): an architecture "
                           "default changed")
-    for layer, (was, now) in enumerate(zip(a.initial, b.initial)):
+    for layer, (was, now) in enumerate(zip(a.starting_state, b.starting_state)):
         if was != now:
             label = b.layers[layer] if layer < len(b.layers) else f"layer {layer}"
             part = "weights" if was.trainable != now.trainable else "non-trainable state"
             return Divergence("initial", None, {"model": index, "layer": label},
-                              f"they part before training: the initial {part} of {label}{model} differ "
-                              "(the weights the model starts from, as created)")
-    for step, (x, y) in enumerate(zip(a.steps, b.steps)):
+                              f"they part before training: the {part} of {label}{model} that training starts "
+                              "from differ")
+    for step in range(max(len(a.steps), len(b.steps)) + 1):
+        seen_a = [d for s, d in a.outputs if s == step]
+        seen_b = [d for s, d in b.outputs if s == step]
+        if seen_a != seen_b:
+            when = "before any training step" if step == 0 else f"after step {step - 1}"
+            return Divergence("forward", None, {"model": index, "step": step},
+                              f"from the same weights, the forward pass outside training (k.predict) {when} "
+                              f"gives other outputs{model}")
+        if step >= len(a.steps) or step >= len(b.steps):
+            break
+        x, y = a.steps[step], b.steps[step]
         if x.loss != y.loss and not (x.loss != x.loss and y.loss != y.loss):
             when = "the first training step, before any update" if step == 0 else \
                 f"step {step}, from weights that are the same bit for bit"

@@ -177,6 +177,12 @@ class Step:
         return {"loss": self.loss, "layers": [s.to_json() for s in self.layers]}
 
 
+def _output(where: Where, value: Any) -> tuple[int, str]:
+    if not isinstance(value, list) or len(value) != 2:
+        raise where.expected("[steps so far, digest]", value)
+    return reader.integer(where.at(0), value[0]), reader.string(where.at(1), value[1])
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelTrace:
     """One model built through the adapter (k.sequential, k.model), in creation order.
@@ -187,28 +193,36 @@ class ModelTrace:
 
     layers: tuple[str, ...]
     shapes: tuple[tuple[tuple[int, ...], ...], ...]
-    initial: tuple[LayerState, ...]
+    initial: tuple[LayerState, ...]  # as created
+    start: tuple[LayerState, ...] | None = None  # right before the first training step (None: never trained)
     steps: tuple[Step, ...] = ()
+    outputs: tuple[tuple[int, str], ...] = ()  # (steps made so far, digest of a k.predict's outputs)
     draws: tuple[str, ...] = ()
-    state_file: str | None = None  # the initial weights (.npz), relative to the results folder
+    state_file: str | None = None  # the weights as created (.npz), for a transplant into another environment
 
     @property
-    def initial_digest(self) -> str:
-        return "|".join(f"{s.trainable}/{s.other}" for s in self.initial)
+    def starting_state(self) -> tuple[LayerState, ...]:
+        """The state training starts from (as created, for a model never trained)."""
+        return self.start if self.start is not None else self.initial
 
     @classmethod
     def from_json(cls, where: Where, data: Any) -> ModelTrace:
-        data = mapping(where, data, ("layers", "shapes", "initial", "steps", "draws", "state_file"))
+        data = mapping(where, data, ("layers", "shapes", "initial", "start", "steps", "outputs", "draws",
+                                     "state_file"))
         shapes = field(where, data, "shapes", reader.tupleof(reader.tupleof(reader.tupleof(reader.integer))))
         return cls(field(where, data, "layers", reader.tupleof(reader.string)), shapes,
                    field(where, data, "initial", reader.tupleof(LayerState.from_json)),
+                   field(where, data, "start", optional(reader.tupleof(LayerState.from_json)), default=None),
                    field(where, data, "steps", reader.tupleof(Step.from_json), default=()),
+                   field(where, data, "outputs", reader.tupleof(_output), default=()),
                    field(where, data, "draws", reader.tupleof(reader.string), default=()),
                    field(where, data, "state_file", optional(reader.string), default=None))
 
     def to_json(self) -> dict:
         return {"layers": list(self.layers), "shapes": [[list(s) for s in layer] for layer in self.shapes],
-                "initial": [s.to_json() for s in self.initial], "steps": [s.to_json() for s in self.steps],
+                "initial": [s.to_json() for s in self.initial],
+                "start": [s.to_json() for s in self.start] if self.start is not None else None,
+                "steps": [s.to_json() for s in self.steps], "outputs": [list(o) for o in self.outputs],
                 "draws": list(self.draws), "state_file": self.state_file}
 
 

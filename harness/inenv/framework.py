@@ -195,6 +195,8 @@ class Framework(object):
         keeps its metrics running across calls (it has no reset_metrics argument) and
         would return the mean over every call so far, so they are reset first."""
         self._seen(model)
+        if self.probe is not None:
+            self.probe.starting(model)
         loss = self._train_on_batch(model, x, y)
         if self.probe is not None:
             self.probe.stepped(model, loss)
@@ -207,6 +209,9 @@ class Framework(object):
         probe = self.probe
 
         class Steps(self.keras.callbacks.Callback):
+            def on_train_begin(self, logs=None):
+                probe.starting(model)
+
             def on_batch_end(self, batch, logs=None):
                 probe.stepped(model, (logs or {}).get("loss"))
 
@@ -233,7 +238,10 @@ class Framework(object):
 
     def predict(self, model, x):
         self._seen(model)
-        return np.asarray(model.predict(x, verbose=0) if self.keras3 else model.predict(x))
+        outputs = np.asarray(model.predict(x, verbose=0) if self.keras3 else model.predict(x))
+        if self.probe is not None:
+            self.probe.predicted(model, outputs)
+        return outputs
 
     # -- computing outside a model ------------------------------------------
     @property

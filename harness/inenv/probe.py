@@ -78,7 +78,8 @@ class Probe(object):
             return
         position = len(self.models)
         self._index[id(model)] = position
-        record = {"layers": [], "shapes": [], "initial": [], "steps": [], "draws": [], "state_file": None}
+        record = {"layers": [], "shapes": [], "initial": [], "start": None, "steps": [], "outputs": [], "draws": [],
+                  "state_file": None}
         self.models.append((model, record))
         if self.transplant is not None:
             self._transplant(model, position)
@@ -93,12 +94,32 @@ class Probe(object):
         if self.state_dir is not None:
             record["state_file"] = self._save(model, position)
 
+    def starting(self, model):
+        """Right before the first training step of ``model``: the weights training starts
+        from (a case may set them after creating the model, from numpy say)."""
+        self.seen(model)
+        position = self._index.get(id(model))
+        if position is None or not self.record or self.models[position][1]["start"] is not None:
+            return
+        self.models[position][1]["start"] = self._state(model)
+
+    def predicted(self, model, outputs):
+        """A forward pass outside training (``k.predict``): its outputs' digest, with the
+        number of steps made so far, so that a changed forward pass shows before any step."""
+        position = self._index.get(id(model))
+        if position is None or not self.record:
+            return
+        record = self.models[position][1]
+        record["outputs"].append([len(record["steps"]), digest([np.asarray(outputs)])])
+
     def stepped(self, model, loss=None):
         """After one training step of ``model`` (loss: what the step reported)."""
         self.seen(model)
         position = self._index.get(id(model))
         if position is None:
             return
+        if self.record and self.models[position][1]["start"] is None:
+            self.models[position][1]["start"] = self.models[position][1]["initial"]
         if self.rng is not None:
             self._perturb(model)
         if self.record:
