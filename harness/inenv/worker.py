@@ -156,7 +156,7 @@ def main(argv=None):
         channel.send("framework_error", error=error_info(exc))
         return 3
     channel.send(
-        "ready", fingerprint=fingerprint.collect(), versions=fw.versions(),
+        "ready", fingerprint=fingerprint.collect(fw), versions=fw.versions(),
         determinism=dict(fw.settings, threads=determinism.THREADS),
         import_seconds=time.time() - started,
     )
