@@ -186,8 +186,10 @@ def parse_platform(text: str, arch: str | None = None) -> dict:
     head, _, tag = text.partition("-with-")
     system, _, rest = head.partition("-")
     out: dict = {"system": system}
-    if arch and rest.endswith("-" + arch):
-        out["release"], out["arch"] = rest[: -len(arch) - 1], arch
+    at = rest.rfind("-" + arch) if arch else -1
+    if arch and at >= 0 and rest[at + len(arch) + 1:][:1] in ("", "-"):
+        out["release"], out["arch"] = rest[:at], arch
+        tag = tag or rest[at + len(arch) + 2:]  # macOS: "-arm-64bit" (processor, bits)
     elif "-" in rest:
         out["release"], out["arch"] = rest.rsplit("-", 1)
     elif rest:
@@ -355,9 +357,9 @@ def _env_changes(a: Side, b: Side, missing: dict[int, list[str]], names: tuple[s
                 missing[side].append("the numeric variables")
         return []
     out = []
-    names = sorted({k[4:] for s in (a, b) for k in s.facts if k.startswith("env.")} - set(XLA_VARIABLES))
+    variables = sorted({k[4:] for s in (a, b) for k in s.facts if k.startswith("env.")} - set(XLA_VARIABLES))
     unrecorded: dict[int, list[str]] = {0: [], 1: []}
-    for name in names:
+    for name in variables:
         watched = [inenv.watches(s.watched or (), name) for s in (a, b)]
         if not all(watched):
             unrecorded[watched.index(False)].append(name)
@@ -372,8 +374,7 @@ def _env_changes(a: Side, b: Side, missing: dict[int, list[str]], names: tuple[s
             missing[side].append(f"the variables {', '.join(unrecorded[side])} (set in {names[1 - side]})")
         rest = [w for w in others if w not in unrecorded[side]]
         if rest:
-            shown = ", ".join(rest[:6]) + (f", … ({len(rest) - 6} more)" if len(rest) > 6 else "")
-            missing[side].append(f"whether {shown} are set")
+            missing[side].append(f"whether {', '.join(rest)} are set")
     return out
 
 
@@ -391,8 +392,8 @@ def machine_changes(before: dict | None, after: dict | None, *, numerics: bool =
 
     def compare(facts: Iterable[Fact]) -> None:
         # A section unknown on one side ("numpy_simd": numpy too old) makes every
-        # fact in it unknown for the same reason: one change per topic says so.
-        merged: dict[tuple[str, str, str], Change] = {}
+        # fact in it unknown for the same reason: one change says so.
+        merged: dict[tuple[str, str], tuple[list[str], Change]] = {}
         for fact in facts:
             has = [fact.key in s.facts for s in (a, b)]
             if not all(has):
@@ -409,14 +410,14 @@ def machine_changes(before: dict | None, after: dict | None, *, numerics: bool =
             change = _compare(fact.label, va, vb, fact.form)
             if change and change.kind == Kind.UNKNOWN:
                 ua, ub = (v.why if isinstance(v, Unknown) else "" for v in (va, vb))
-                group = merged.get((fact.topic, ua, ub))
-                if group is not None:
-                    merged[fact.topic, ua, ub] = Change(
-                        Kind.UNKNOWN, group.facts + change.facts,
-                        f"{fact.topic} " + " → ".join(f"unknown ({u})" if u else "known" for u in (ua, ub)))
-                    out[out.index(group)] = merged[fact.topic, ua, ub]
+                if (ua, ub) in merged:
+                    topics, group = merged[ua, ub]
+                    topics += [fact.topic] if fact.topic not in topics else []
+                    text = f"{_join(topics)} " + " → ".join(f"unknown ({u})" if u else "known" for u in (ua, ub))
+                    merged[ua, ub] = topics, Change(Kind.UNKNOWN, group.facts + change.facts, text)
+                    out[out.index(group)] = merged[ua, ub][1]
                     continue
-                merged[fact.topic, ua, ub] = change
+                merged[ua, ub] = [fact.topic], change
             if change:
                 out.append(change)
 
