@@ -1,6 +1,33 @@
-"""Differences between two environments' fingerprints, in words."""
+"""Differences between two fingerprints, in words.
+
+``package_changes`` and ``key_changes`` compare the installed packages.
+``machine_changes`` compares every recorded fact of the machine (CPU, its cache
+sizes three ways, kernel, libc, OS) and of the numerics settings (numeric
+variables, thread counts, XLA flags, oneDNN, numpy's SIMD dispatch and BLAS
+kernel) and names each difference: "L2 cache 1 MiB → 2 MiB", "kernel 6.18.44-a →
+6.18.44-b", "oneDNN off → on". It is never silent about what it cannot compare: a
+fact one side does not record is named ("the blessing fingerprint does not record
+cache sizes, …"), and so is a reading that failed, with why. ``same_machine``
+turns that into the verdict the round-off check needs.
+
+Fingerprints written before harness/inenv/fingerprint.py had its "machine" and
+"numerics" sections hold only a CPU model name, 14 chosen CPU flags, the CPU count,
+the numeric variables and a platform string such as
+"Linux-6.18.44-fc-v669-x86_64-with-glibc2.34"; the kernel release and the libc (or,
+on Python 3.7, the distribution) are read from that string.
+
+The executable, the Python patch version and the packages are not machine facts.
+"""
 
 from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Iterable
+
+from harness.inenv import fingerprint as inenv
+
+# -- packages -------------------------------------------------------------------
 
 
 def package_changes(before: dict | None, after: dict | None) -> list[str]:
@@ -25,17 +52,423 @@ def key_changes(before: dict | None, after: dict | None) -> list[str]:
     return [c for c in package_changes(before, after) if c.lstrip("+- ").split(" ")[0] in KEY_PACKAGES]
 
 
-def platform_changes(before: dict | None, after: dict | None) -> list[str]:
-    """Machine-level differences (CPU model and features, platform, numeric variables)."""
-    a, b = before or {}, after or {}
-    out = []
-    ca, cb = a.get("cpu", {}) or {}, b.get("cpu", {}) or {}
-    if ca.get("model") != cb.get("model"):
-        out.append(f"CPU {ca.get('model')} → {cb.get('model')}")
-    fa, fb = set(ca.get("flags", [])), set(cb.get("flags", []))
-    if fa != fb:
-        gained, lost = sorted(fb - fa), sorted(fa - fb)
-        out.append("CPU features" + (f" +{','.join(gained)}" if gained else "") + (f" -{','.join(lost)}" if lost else ""))
-    if a.get("env") != b.get("env"):
-        out.append(f"numeric variables {a.get('env')} → {b.get('env')}")
+# -- machine facts: the model ---------------------------------------------------------
+
+
+class Kind(str, enum.Enum):
+    """What a machine change is."""
+
+    CHANGED = "changed"  # known on both sides, and different
+    UNKNOWN = "unknown"  # a reading failed on one side (or on both, for different reasons)
+    UNRECORDED = "unrecorded"  # one fingerprint does not record the fact at all
+
+
+@dataclasses.dataclass(frozen=True)
+class Change:
+    """One machine difference, said in words (``str(change)``)."""
+
+    kind: Kind
+    facts: tuple[str, ...]  # the labels of the facts it is about
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclasses.dataclass(frozen=True)
+class Unknown:
+    """A reading that failed, and why."""
+
+    why: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Partial:
+    """A set recorded only within ``universe`` (the first fingerprints' 14 CPU flags)."""
+
+    values: frozenset[str]
+    universe: frozenset[str]
+
+
+UNSET = "unset"  # a watched variable that is not set
+
+
+@dataclasses.dataclass(frozen=True)
+class Fact:
+    key: str  # dotted path into the "machine"/"numerics" sections
+    label: str  # names the fact in a change: "CPU family"
+    topic: str  # names it in "does not record …"
+    form: str = "plain"  # plain | set | bytes | switch
+    numerics: bool = False  # a numerics setting rather than a machine fact
+
+
+MACHINE_FACTS = (
+    Fact("arch", "architecture", "the architecture"),
+    Fact("cpu.vendor", "CPU vendor", "CPU vendor"),
+    Fact("cpu.model_name", "CPU", "CPU model name"),
+    Fact("cpu.family", "CPU family", "CPU family"),
+    Fact("cpu.model", "CPU model number", "CPU model number"),
+    Fact("cpu.stepping", "CPU stepping", "stepping"),
+    Fact("cpu.microcode", "CPU microcode", "microcode"),
+    Fact("cpu.flags", "CPU features", "the full CPU flag set", "set"),
+    Fact("cpu.logical_cpus", "logical CPUs", "the CPU count"),
+    Fact("kernel.release", "kernel", "the kernel release"),
+    Fact("kernel.version", "kernel build", "the kernel build"),
+    Fact("libc.running", "libc", "the running libc"),
+    Fact("os", "OS", "the OS"),
+)
+CACHE_SOURCES = (("kernel", "as the kernel reports it"), ("glibc", "as glibc's cpuid reading reports it"),
+                 ("eigen", "as Eigen reads cpuid"))
+NUMERICS_FACTS = (
+    Fact("xla.flags", "XLA_FLAGS", "XLA flags", "set", True),
+    Fact("xla.tf_flags", "TF_XLA_FLAGS", "TF_XLA_FLAGS", "set", True),
+    Fact("xla.tf_jit", "TensorFlow XLA JIT", "the TensorFlow XLA JIT setting", "plain", True),
+    Fact("threads.cpus_usable", "CPUs usable by the worker", "the CPUs usable", "plain", True),
+    Fact("threads.intra_op", "TensorFlow intra-op threads", "thread counts", "plain", True),
+    Fact("threads.inter_op", "TensorFlow inter-op threads", "thread counts", "plain", True),
+    Fact("onednn.enabled", "oneDNN", "whether oneDNN is on", "switch", True),
+    Fact("framework.floatx", "floatx", "floatx", "plain", True),
+    Fact("framework.op_determinism", "op determinism", "op determinism", "switch", True),
+    Fact("framework.jax_enable_x64", "jax_enable_x64", "JAX settings", "plain", True),
+    Fact("framework.jax_default_matmul_precision", "jax_default_matmul_precision", "JAX settings", "plain", True),
+    Fact("numpy_simd.usable", "numpy SIMD dispatch", "numpy's SIMD dispatch", "set", True),
+    Fact("numpy_simd.detected", "CPU features numpy detects", "numpy's SIMD dispatch", "set", True),
+    Fact("numpy_simd.baseline", "numpy SIMD baseline", "numpy's SIMD dispatch", "set", True),
+    Fact("numpy_simd.dispatch", "numpy SIMD targets built", "numpy's SIMD dispatch", "set", True),
+    Fact("numpy_blas.core", "numpy's OpenBLAS kernel", "numpy's BLAS kernel", "plain", True),
+    Fact("numpy_blas.threads", "OpenBLAS threads", "numpy's BLAS threads", "plain", True),
+)
+# Compared as XLA_FLAGS/TF_XLA_FLAGS token sets, not as variables.
+XLA_VARIABLES = ("XLA_FLAGS", "TF_XLA_FLAGS")
+# The variables the first fingerprints recorded (determinism.NUMERIC_ENV as it was).
+LEGACY_NUMERIC_ENV = (
+    "TF_ENABLE_ONEDNN_OPTS", "TF_DETERMINISTIC_OPS", "TF_CUDNN_DETERMINISTIC", "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS", "TF_USE_LEGACY_KERAS", "TF_XLA_FLAGS", "XLA_FLAGS", "KERAS_BACKEND",
+    "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "CUDA_VISIBLE_DEVICES", "PYTHONHASHSEED",
+)
+
+
+# -- reading one side ----------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Side:
+    """One fingerprint as facts: a value, Unknown, Partial, or absent (not recorded)."""
+
+    facts: dict
+    watched: tuple[str, ...] | None  # the variable names/prefixes it looked at; None: no variables
+    python: str  # "3.8": platform strings are comparable only from the same interpreter
+
+
+def _as_unknown(value: object) -> Unknown | None:
+    """The fingerprint's {"unknown": why} as an Unknown; None for any other value."""
+    if isinstance(value, dict) and set(value) == {"unknown"}:
+        return Unknown(str(value["unknown"]))
+    return None
+
+
+def _lookup(section: object, path: str) -> object:
+    """The value at ``path``; Unknown where a reading on the way failed; KeyError if not recorded."""
+    value = section
+    for part in path.split("."):
+        failed = _as_unknown(value)
+        if failed:
+            return failed
+        if not isinstance(value, dict) or part not in value:
+            raise KeyError(path)
+        value = value[part]
+    return _as_unknown(value) or value
+
+
+def parse_platform(text: str, arch: str | None = None) -> dict:
+    """Kernel release, architecture and the "with-…" tag (libc, or the distribution on
+    Python 3.7) of a platform.platform() string."""
+    head, _, tag = text.partition("-with-")
+    system, _, rest = head.partition("-")
+    out: dict = {"system": system}
+    at = rest.rfind("-" + arch) if arch else -1
+    if arch and at >= 0 and rest[at + len(arch) + 1:][:1] in ("", "-"):
+        out["release"], out["arch"] = rest[:at], arch
+        tag = tag or rest[at + len(arch) + 2:]  # macOS: "-arm-64bit" (processor, bits)
+    elif "-" in rest:
+        out["release"], out["arch"] = rest.rsplit("-", 1)
+    elif rest:
+        out["release"] = rest
+    if tag:
+        out["tag"] = tag
     return out
+
+
+def read_side(fp: dict) -> Side:
+    facts: dict = {}
+    machine, numerics = fp.get("machine"), fp.get("numerics")
+    legacy_cpu = fp.get("cpu") or {}
+    parsed = parse_platform(str(fp.get("platform") or ""), legacy_cpu.get("machine"))
+    if "tag" in parsed:
+        facts["platform.tag"] = parsed["tag"]
+    if isinstance(machine, dict):
+        for fact in MACHINE_FACTS:
+            try:
+                facts[fact.key] = _lookup(machine, fact.key)
+            except KeyError:
+                pass
+        for source, _ in CACHE_SOURCES:
+            try:
+                caches = _lookup(machine, "caches." + source)
+            except KeyError:
+                continue
+            facts["caches." + source] = caches
+    else:  # the first fingerprints
+        if legacy_cpu.get("machine"):
+            facts["arch"] = legacy_cpu["machine"]
+        if legacy_cpu.get("model"):
+            facts["cpu.model_name"] = legacy_cpu["model"]
+        if isinstance(legacy_cpu.get("flags"), list):
+            facts["cpu.flags"] = Partial(frozenset(legacy_cpu["flags"]), frozenset(inenv.CPU_FLAGS))
+        if legacy_cpu.get("count"):
+            facts["cpu.logical_cpus"] = legacy_cpu["count"]
+        if parsed.get("release"):
+            facts["kernel.release"] = parsed["release"]
+    watched: tuple[str, ...] | None = None
+    if isinstance(numerics, dict):
+        for fact in NUMERICS_FACTS:
+            try:
+                facts[fact.key] = _lookup(numerics, fact.key)
+            except KeyError:
+                pass
+        env = numerics.get("env") or {}
+        watched = tuple(numerics.get("env_watched") or sorted(env))
+    elif isinstance(fp.get("env"), dict):
+        env = fp["env"]
+        watched = LEGACY_NUMERIC_ENV
+        facts["xla.flags"] = sorted(env.get("XLA_FLAGS", "").split())
+        facts["xla.tf_flags"] = sorted(env.get("TF_XLA_FLAGS", "").split())
+    else:
+        env = {}
+    for name, value in env.items():
+        facts["env." + name] = value
+    python = ".".join(str(fp.get("python") or "").split(".")[:2])
+    return Side(facts, watched, python)
+
+
+# -- saying it ----------------------------------------------------------------------------------
+
+
+def _bytes(n: object) -> str:
+    if not isinstance(n, int) or isinstance(n, bool):
+        return str(n)
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n and n % size == 0:
+            return f"{n // size} {unit}"
+    return f"{n} B"
+
+
+def _render(value: object, form: str) -> str:
+    if isinstance(value, Unknown):
+        return f"unknown ({value.why})"
+    if value is None:
+        return "none"
+    if form == "bytes":
+        return _bytes(value)
+    if form == "switch" and isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, list | tuple | frozenset | set):
+        items = sorted(map(str, value))
+        shown = ", ".join(items[:8]) + (f", … ({len(items)} in all)" if len(items) > 8 else "")
+        return "{" + shown + "}" if items else "none"
+    if value == "":
+        return "''"
+    return str(value)
+
+
+def _set_delta(before: Iterable, after: Iterable, limit: int = 12) -> str:
+    a, b = set(map(str, before)), set(map(str, after))
+    words = [f"+{x}" for x in sorted(b - a)] + [f"-{x}" for x in sorted(a - b)]
+    more = f" … ({len(words) - limit} more)" if len(words) > limit else ""
+    return " ".join(words[:limit]) + more
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, list | tuple | set | frozenset) and isinstance(b, list | tuple | set | frozenset):
+        return sorted(map(str, a)) == sorted(map(str, b))
+    return a == b
+
+
+def _compare(label: str, a: object, b: object, form: str) -> Change | None:
+    """One fact known (or unknown) on both sides."""
+    if isinstance(a, Unknown) or isinstance(b, Unknown):
+        if a == b:
+            return None  # the same reading failed the same way on both: it cannot tell them apart
+        return Change(Kind.UNKNOWN, (label,), f"{label} {_render(a, form)} → {_render(b, form)}")
+    if _same(a, b):
+        return None
+    if form == "set" and isinstance(a, list | tuple | set | frozenset) and isinstance(b, list | tuple | set | frozenset):
+        return Change(Kind.CHANGED, (label,), f"{label} {_set_delta(a, b)}")
+    return Change(Kind.CHANGED, (label,), f"{label} {_render(a, form)} → {_render(b, form)}")
+
+
+def _within(value: object, universe: frozenset[str]) -> object:
+    if isinstance(value, Partial):
+        return value.values
+    if isinstance(value, list | tuple | set | frozenset):
+        return set(value) & universe
+    return value
+
+
+def _join(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _cache_changes(a: Side, b: Side, missing: dict[int, list[str]]) -> list[Change]:
+    """Per level: one change when every source that knows the level moved alike
+    ("L2 cache 1 MiB → 2 MiB"), else one per source that moved, saying which."""
+    out = []
+    rows: dict[str, list[tuple[str, object, object]]] = {}
+    for source, how in CACHE_SOURCES:
+        key = "caches." + source
+        present = [key in s.facts for s in (a, b)]
+        if not all(present):
+            if any(present):
+                missing[present.index(False)].append("cache sizes")
+            continue
+        ca, cb = a.facts[key], b.facts[key]
+        if not isinstance(ca, dict) or not isinstance(cb, dict):
+            change = _compare(f"cache sizes {how}", ca, cb, "plain")
+            out += [change] if change else []
+            continue
+        for level in sorted({k for k in (*ca, *cb) if k != "how"}):
+            rows.setdefault(level, []).append((how, _as_unknown(ca.get(level)) or ca.get(level), _as_unknown(cb.get(level)) or cb.get(level)))
+    for level, entries in rows.items():
+        moved = [c for c in (_compare(f"{level} cache {how}", va, vb, "bytes") for how, va, vb in entries) if c]
+        alike = len({(repr(va), repr(vb)) for _, va, vb in entries}) == 1
+        if len(entries) > 1 and len(moved) == len(entries) and alike and moved[0].kind == Kind.CHANGED:
+            _, va, vb = entries[0]
+            out.append(Change(Kind.CHANGED, tuple(c.facts[0] for c in moved),
+                              f"{level} cache {_bytes(va)} → {_bytes(vb)}"))
+        else:
+            out.extend(moved)
+    return out
+
+
+def _env_changes(a: Side, b: Side, missing: dict[int, list[str]], names: tuple[str, str]) -> list[Change]:
+    if a.watched is None or b.watched is None:
+        for side, other in ((0, b), (1, a)):
+            if (a, b)[side].watched is None and other.watched is not None:
+                missing[side].append("the numeric variables")
+        return []
+    out = []
+    variables = sorted({k[4:] for s in (a, b) for k in s.facts if k.startswith("env.")} - set(XLA_VARIABLES))
+    unrecorded: dict[int, list[str]] = {0: [], 1: []}
+    for name in variables:
+        watched = [inenv.watches(s.watched or (), name) for s in (a, b)]
+        if not all(watched):
+            unrecorded[watched.index(False)].append(name)
+            continue
+        change = _compare(name, a.facts.get("env." + name, UNSET), b.facts.get("env." + name, UNSET), "plain")
+        if change:
+            out.append(change)
+    for side, other in ((0, b), (1, a)):
+        mine = set((a, b)[side].watched or ())
+        others = [w for w in (other.watched or ()) if w not in mine and not inenv.watches(tuple(mine), w)]
+        if unrecorded[side]:
+            missing[side].append(f"the variables {', '.join(unrecorded[side])} (set in {names[1 - side]})")
+        rest = [w for w in others if w not in unrecorded[side]]
+        if rest:
+            missing[side].append(f"whether {', '.join(rest)} are set")
+    return out
+
+
+def machine_changes(before: dict | None, after: dict | None, *, numerics: bool = True,
+                    names: tuple[str, str] = ("the blessing fingerprint", "this run's fingerprint")) -> list[Change]:
+    """Every difference in the machine facts (and, with ``numerics``, the numerics
+    settings) between two fingerprints, one Change per fact, in words; facts one side
+    does not record are named in one Change per side, last."""
+    for fp, name in ((before, names[0]), (after, names[1])):
+        if not fp:
+            return [Change(Kind.UNRECORDED, (), f"there is no {name.removeprefix('the ')}: nothing can be compared")]
+    a, b = read_side(before or {}), read_side(after or {})
+    missing: dict[int, list[str]] = {0: [], 1: []}
+    out: list[Change] = []
+
+    def compare(facts: Iterable[Fact]) -> None:
+        # A section unknown on one side ("numpy_simd": numpy too old) makes every
+        # fact in it unknown for the same reason: one change says so.
+        merged: dict[tuple[str, str], tuple[list[str], Change]] = {}
+        for fact in facts:
+            has = [fact.key in s.facts for s in (a, b)]
+            if not all(has):
+                if any(has):
+                    missing[has.index(False)].append(fact.topic)
+                continue
+            va, vb = a.facts[fact.key], b.facts[fact.key]
+            if isinstance(va, Partial) or isinstance(vb, Partial):
+                universe = next(v.universe for v in (va, vb) if isinstance(v, Partial))
+                for side, v in enumerate((va, vb)):
+                    if isinstance(v, Partial) and not isinstance((va, vb)[1 - side], Partial):
+                        missing[side].append(f"{fact.topic} (only {len(universe)} chosen flags)")
+                va, vb = _within(va, universe), _within(vb, universe)
+            change = _compare(fact.label, va, vb, fact.form)
+            if change and change.kind == Kind.UNKNOWN:
+                ua, ub = (v.why if isinstance(v, Unknown) else "" for v in (va, vb))
+                if (ua, ub) in merged:
+                    topics, group = merged[ua, ub]
+                    topics += [fact.topic] if fact.topic not in topics else []
+                    text = f"{_join(topics)} " + " → ".join(f"unknown ({u})" if u else "known" for u in (ua, ub))
+                    merged[ua, ub] = topics, Change(Kind.UNKNOWN, group.facts + change.facts, text)
+                    out[out.index(group)] = merged[ua, ub][1]
+                    continue
+                merged[ua, ub] = [fact.topic], change
+            if change:
+                out.append(change)
+
+    compare(MACHINE_FACTS[:9])
+    out.extend(_cache_changes(a, b, missing))
+    compare(MACHINE_FACTS[9:])
+    _compare_platform_tag(a, b, out, missing)
+    if numerics:
+        out.extend(_env_changes(a, b, missing, names))
+        compare(NUMERICS_FACTS)
+    for side in (0, 1):
+        topics = list(dict.fromkeys(missing[side]))
+        if topics:
+            out.append(Change(Kind.UNRECORDED, tuple(topics), f"{names[side]} does not record {_join(topics)}"))
+    return out
+
+
+def _compare_platform_tag(a: Side, b: Side, out: list[Change], missing: dict[int, list[str]]) -> None:
+    """The "with-glibc2.34" of the platform strings: the libc the first fingerprints
+    tell of. It depends on the interpreter binary, so it counts only where the
+    running libc is not recorded and both came from the same Python."""
+    if "libc.running" in a.facts and "libc.running" in b.facts:
+        return
+    if "platform.tag" not in a.facts or "platform.tag" not in b.facts or a.python != b.python:
+        return
+    change = _compare("libc (platform string)", a.facts["platform.tag"], b.facts["platform.tag"], "plain")
+    if change:
+        out.append(change)
+
+
+def platform_changes(before: dict | None, after: dict | None) -> list[str]:
+    """Machine-level differences in words: machine_changes, for callers that print strings."""
+    if not before or not after:
+        return []
+    return [str(c) for c in machine_changes(before, after, names=("the earlier fingerprint", "the later fingerprint"))]
+
+
+def same_machine(before: dict | None, after: dict | None, *, numerics: bool = True,
+                 names: tuple[str, str] = ("the blessing fingerprint", "this run's fingerprint"),
+                 ) -> tuple[bool | None, list[str]]:
+    """Whether two fingerprints come from the same machine with the same numerics settings.
+
+    True: every recorded fact is equal and none is unknown on one side only, with no
+    reasons. False: some fact differs; the reasons name every change (differences
+    first). None: nothing differs, but some facts are unknown or not recorded; the
+    reasons name them. A reading that failed the same way on both sides cannot tell
+    the machines apart and does not count.
+    """
+    changes = machine_changes(before, after, numerics=numerics, names=names)
+    if not changes:
+        return True, []
+    ordered = sorted(changes, key=lambda c: c.kind != Kind.CHANGED)
+    verdict = False if any(c.kind == Kind.CHANGED for c in changes) else None
+    return verdict, [str(c) for c in ordered]

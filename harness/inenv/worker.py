@@ -327,7 +327,7 @@ def main(argv=None):
         channel.send("framework_error", error=error_info(exc))
         return 3
     channel.send(
-        "ready", protocol=protocol.PROTOCOL, fingerprint=fingerprint.collect(), versions=fw.versions(),
+        "ready", protocol=protocol.PROTOCOL, fingerprint=fingerprint.collect(fw), versions=fw.versions(),
         determinism=dict(fw.settings, threads=determinism.THREADS), import_seconds=time.time() - started,
     )
     cases = discover(job["case_dirs"])
