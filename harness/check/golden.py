@@ -47,6 +47,18 @@ def golden_verdicts(env: str, result: Results, golden: Golden | None, golden_pro
     return out
 
 
+def since_blessing(packages: list[str], before: dict, after: dict) -> str:
+    """What changed since blessing, short: the packages and the machine facts that differ,
+    and how many facts the blessing fingerprint does not record (the report lists them)."""
+    changes = fingerprints.machine_changes(before, after)
+    differ = [str(c) for c in changes if c.kind != fingerprints.Kind.UNRECORDED]
+    unrecorded = sum(len(c.facts) or 1 for c in changes if c.kind == fingerprints.Kind.UNRECORDED)
+    words = packages + differ
+    if unrecorded:
+        words.append(f"{unrecorded} fact(s) one fingerprint does not record")
+    return "; ".join(words) if words else "no package, machine fact or numerics setting changed"
+
+
 def machine_key(changes: list[str]) -> str:
     """The cause key of a machine difference: the same differences, the same key."""
     return "machine: " + "; ".join(changes)
@@ -68,25 +80,27 @@ def _case_verdict(env: str, case: str, result: Results, blessed: GoldenCase, gol
     explanation = explain(golden, result, case, per_variant, status)
     what, divergence, variant = explanation.describe(), explanation.divergence, explanation.worst_variant
     changes = packages + machine
-    since = (f" Since blessing: {'; '.join(changes)}." if changes else
-             " No package, machine or numerics setting changed since blessing.")
+    since = f" Since blessing: {since_blessing(packages, blessed.fingerprint, result.fingerprint)}."
     if not same and status in (Status.CLOSE, Status.DRIFT):
         judged = _roundoff(golden, result, case, per_variant)
         if judged is not None:
             explained = all(r.explained for _, r in judged)
             worst_variant, worst = next(((v, r) for v, r in judged if not r.explained), judged[0])
-            cause = {"kind": "round-off" if explained else "beyond round-off", "key": machine_key(machine)
+            cause = {"kind": "round-off" if explained else "beyond round-off",
+                     "key": machine_key(fingerprints.platform_changes(blessed.fingerprint, result.fingerprint))
                      if explained and not packages else "; ".join(changes), "machine": machine,
                      "packages": packages, "roundoff": {v: r.to_json() for v, r in judged}}
             if explained:
+                variants = ", ".join(v for v, _ in judged)
                 return Verdict(
                     env, case, Check.GOLDEN, Status.ROUNDOFF, Outcome.PASS,
-                    f"{case} differs from its golden values in {env} by round-off alone ({worst_variant}: "
-                    f"{worst.describe()}). {what}.{since}", variant=worst_variant, diffs=all_diffs,
-                    divergence=divergence, packages=tuple(changes), against="golden", cause=cause)
+                    f"{case} differs from its golden values in {env} by round-off alone ({variants}: "
+                    f"{worst.describe()}).{since}", variant=worst_variant, diffs=all_diffs,
+                    divergence=divergence, packages=tuple(changes), against="golden", cause=cause,
+                    details=what)
             return Verdict(
                 env, case, Check.GOLDEN, Status.DRIFT, Outcome.REGRESSION,
-                f"{case} no longer matches its golden values in {env}, and round-off does not explain it "
+                f"{case} no longer matches its golden values in {env}, beyond what round-off explains "
                 f"({worst_variant}: {worst.describe()}). {what}.{since}", variant=worst_variant,
                 diffs=all_diffs, divergence=divergence, packages=tuple(changes), against="golden", cause=cause)
         since += (" No round-off evidence was gathered (the run predates it, or --envelope 0), so the tolerance "

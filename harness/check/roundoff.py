@@ -83,18 +83,19 @@ class RoundOff:
         if not self.observables:
             return "no value differs"
         if self.explained:
-            worst = max(self.observables, key=lambda o: o.ratio)
-            text = (f"explained by round-off (every value within the envelope of {self.members} perturbed "
-                    f"run(s); closest: {worst.observable} at {_where(worst.worst)}, {worst.ratio:.2g} of the bound)")
+            numeric = [o for o in self.observables if o.rows and o.note != "digest differs"] or list(self.observables)
+            worst = max(numeric, key=lambda o: o.ratio)
+            text = (f"every value within {M:g} times the envelope of {self.members} perturbed run(s) (closest: "
+                    f"{worst.observable} at {_where(worst.worst)}, {worst.ratio:.2g} of the bound)")
         else:
             first = self.unexplained[0]
-            text = (f"beyond round-off: {first.observable} at {_where(first.worst)} differs {first.ratio:.3g} times "
-                    f"as much as {self.members} perturbed run(s) explain" + (f" ({first.note})" if first.note else ""))
-        chaotic = [f"{o.observable} from {o.time_axis or 'its only value'} {o.chaotic_from}" if o.time_axis else
-                   o.observable for o in self.chaotic]
+            text = (f"{first.observable} at {_where(first.worst)} differs {first.ratio:.3g} times as much as "
+                    f"{self.members} perturbed run(s) explain" + (f" ({first.note})" if first.note else ""))
+        chaotic = [f"{o.observable} from {o.time_axis} {o.chaotic_from}" if o.time_axis else o.observable
+                   for o in self.chaotic]
         if chaotic:
-            text += ("; chaotic (round-off alone moves them by over a tenth of their size), judged on what comes "
-                     "before: " + ", ".join(chaotic))
+            text += ("; chaotic where round-off alone moves values by a tenth of their size or more, so judged on "
+                     "what comes before: " + ", ".join(chaotic[:4]) + (" …" if len(chaotic) > 4 else ""))
         return text
 
     def to_json(self) -> dict:
@@ -128,7 +129,7 @@ def judge_observable(name: str, expected: Observable, obtained: Observable, enve
         same = expected.value == obtained.value
         # A digest only says that bits moved: the numeric observables say by how much.
         return ObservableRoundOff(name, same or expected.kind.value == "digest", 0.0 if same else 1.0, None, None,
-                                  1, None, "" if same else ("a text changed" if expected.kind.value == "text"
+                                  0, None, "" if same else ("a text changed" if expected.kind.value == "text"
                                                             else "digest differs"))
     if tuple(expected.shape) != tuple(obtained.shape):
         return ObservableRoundOff(name, False, np.inf, None, None, 0, axis, "its shape changed")

@@ -312,7 +312,6 @@ def explain(before: Results | Golden, after: Results, case: str, per_variant: Pe
             status: Status) -> Explanation:
     """For every variant that differs: its largest difference (in words) and where the
     two runs part (harness.check.divergence), from the probes when both sides have one."""
-    threshold = Status.DRIFT if status == Status.DRIFT else Status.CLOSE
     before_v, after_v = variants_of(before, case), variants_of(after, case)
     parts = []
     worst_key: tuple = ()
@@ -324,7 +323,8 @@ def explain(before: Results | Golden, after: Results, case: str, per_variant: Pe
         biggest = max(moved, key=lambda d: (d.status.rank, d.max_rel if math.isfinite(d.max_rel) else 1e300))
         b, a = before_v.get(variant), after_v.get(variant)
         observables = a.observables if a is not None and a.ok else {}
-        div = locate(diffs, getattr(b, "probe", None), getattr(a, "probe", None), observables, threshold)
+        # Where they part bit for bit: the first trace of the change, whatever its size.
+        div = locate(diffs, getattr(b, "probe", None), getattr(a, "probe", None), observables, Status.CLOSE)
         parts.append((variant, biggest.describe(), div))
         key = (biggest.status.rank, biggest.max_rel if math.isfinite(biggest.max_rel) else 1e300)
         if worst_variant is None or key > worst_key:

@@ -108,7 +108,8 @@ class Framework(object):
         model = self.keras.models.Sequential()
         for layer in layers:
             model.add(layer)
-        self._seen(model)
+        if self.probe is not None:
+            self.probe.created(model)
         return model
 
     def Input(self, shape):
@@ -116,7 +117,8 @@ class Framework(object):
 
     def model(self, inputs, outputs):
         model = self.keras.models.Model(inputs, outputs)
-        self._seen(model)
+        if self.probe is not None:
+            self.probe.created(model)
         return model
 
     def _seen(self, model):

@@ -68,22 +68,31 @@ class Probe(object):
         self.transplanted_from = transplanted_from
         self.rng = np.random.RandomState(perturb_seed) if perturb_seed is not None else None
         self.record = record
-        self.models = []  # [model, record dict] in creation order
+        self.models = []  # [model, record dict] in the order the adapter first saw them
         self._index = {}  # id(model) -> position
+        self._created = []  # the models the case built through the adapter, in order
 
     # -- called by the adapter ---------------------------------------------------
+    def created(self, model):
+        """``model`` was just built by the case (k.sequential, k.model): the models a
+        transplant fills and a member perturbs are these, in creation order."""
+        self._created.append(model)
+        self.seen(model)
+
     def seen(self, model):
-        """The first time the adapter sees ``model`` built: its initial state."""
+        """The first time the adapter sees ``model`` built: its initial state. A model first
+        seen elsewhere (loaded from a file) is recorded, never transplanted or perturbed."""
         if id(model) in self._index or not self._built(model):
             return
         position = len(self.models)
         self._index[id(model)] = position
+        built = next((i for i, m in enumerate(self._created) if m is model), None)
         record = {"layers": [], "shapes": [], "initial": [], "start": None, "steps": [], "outputs": [], "draws": [],
                   "state_file": None}
         self.models.append((model, record))
-        if self.transplant is not None:
-            self._transplant(model, position)
-        if self.rng is not None:
+        if built is not None and self.transplant is not None:
+            self._transplant(model, built)
+        if built is not None and self.rng is not None:
             self._perturb(model)
         layers = self.fw.weighted_layers(model)
         record["layers"] = [label for label, _ in layers]
@@ -91,8 +100,8 @@ class Probe(object):
         record["draws"] = self._random_layers(model)
         if self.record:
             record["initial"] = self._state(model)
-        if self.state_dir is not None:
-            record["state_file"] = self._save(model, position)
+        if built is not None and self.state_dir is not None:
+            record["state_file"] = self._save(model, built)
 
     def starting(self, model):
         """Right before the first training step of ``model``: the weights training starts
@@ -166,8 +175,7 @@ class Probe(object):
             return None
         if not os.path.isdir(self.state_dir):
             os.makedirs(self.state_dir)
-        name = "model%d.npz" % position
-        path = os.path.join(self.state_dir, name)
+        path = os.path.join(self.state_dir, "model%d.npz" % position)
         np.savez(path, *arrays)
         return path
 
@@ -178,6 +186,8 @@ class Probe(object):
         path = self.transplant[position]
         if path is None:
             raise TransplantError("the source's initial weights of model %d were not saved (too large)" % position)
+        if not os.path.exists(path):
+            raise TransplantError("the source's initial weights %s are gone (run the source again)" % path)
         with np.load(path, allow_pickle=False) as data:
             arrays = [data["arr_%d" % i] for i in range(len(data.files))]
         current = model.get_weights()

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from harness.check import fingerprints
 from harness.core.documents import Golden
 from harness.matrix import machine
 
@@ -31,7 +30,6 @@ class CasePolicy:
 
 def decide(cases: list[str], golden: Golden | None, repeat: int | None) -> dict[str, CasePolicy]:
     """The repeat policy of each case; ``repeat`` is the user's --repeat (None: auto)."""
-    here = machine.collect()
     out = {}
     for case in cases:
         if repeat == 1:
@@ -41,7 +39,7 @@ def decide(cases: list[str], golden: Golden | None, repeat: int | None) -> dict[
         elif golden is None or case not in golden.cases:
             out[case] = CasePolicy(case, True, False, "no golden values: every variant again")
         else:
-            same, differences = fingerprints.same_machine(golden.cases[case].fingerprint, here, numerics=False)
+            same, differences = machine.blessed_here(golden.cases[case].fingerprint)
             if same:
                 out[case] = CasePolicy(case, False, True, "golden values from this machine: "
                                        "a repeat only where a result differs")

@@ -343,6 +343,10 @@ class Supervisor:
             return
         observables = documents.observables_from_json(where, event.get("observables"))
         probe = Probe.from_json(where.at("probe"), event["probe"]) if event.get("probe") is not None else None
+        if probe is not None:  # state files are named relative to the results folder, which may move
+            probe = dataclasses.replace(probe, models=tuple(
+                dataclasses.replace(m, state_file=os.path.relpath(m.state_file, self.options.results_dir))
+                if m.state_file and os.path.isabs(m.state_file) else m for m in probe.models))
         if mode == "transplant":
             self.out.transplants[key] = documents.Transplant(str(event.get("source")), observables, probe,
                                                              seconds=float(event.get("seconds") or 0.0))
