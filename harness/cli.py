@@ -3,6 +3,7 @@
     tfrepro compare [--fail-on-drift] [--strict-known] [--between A B] [--report DIR]
     tfrepro bless <env...|all> [--case NAME] [--force] [--prune] [--dry-run]
     tfrepro run <env> --python PATH [--case NAME] [--results DIR] [--repeat auto|N]
+    tfrepro evidence [--between A B]      (transplants and envelopes for cross-version causes)
     tfrepro list [--json] [--tag TAG]
     tfrepro bisect <case> <package> <good> <bad> [--base ENV] [--tolerance]
 
@@ -15,6 +16,7 @@ missing. With several, the first in the order 1, 5, 3, 4. Ctrl-C exits 130.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -56,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
     rn.add_argument("--python", required=True, help="the environment's interpreter")
     run_options.add_arguments(rn)
     compare_options.add_arguments(rn.add_argument_group(SHARED_GROUP.format("compare")), shared=True)
+
+    ev = sub.add_parser("evidence", help="gather what cross-version differences need for a cause: transplant "
+                        "runs and round-off envelopes, in each environment's interpreter (the matrix does this)")
+    compare_options.add_arguments(ev)
+    run_options.add_arguments(ev.add_argument_group(SHARED_GROUP.format("run")), shared=True)
 
     from harness.bisect import search
 
@@ -103,6 +110,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
             return ev.exit_code or EXIT_INFRASTRUCTURE
         print(f"report: {where}")
     return ev.exit_code
+
+
+def cmd_evidence(args: argparse.Namespace) -> int:
+    from harness.run import evidence
+
+    options = compare_options.from_args(args)
+    run = run_options.from_args(args)
+    evidence.gather(_specs(args.tag), dataclasses.replace(run, results_dir=os.path.abspath(options.results_dir)),
+                    options.reference, options.between)
+    return 0
 
 
 def cmd_bless(args: argparse.Namespace) -> int:
@@ -172,7 +189,8 @@ def cmd_bisect(args: argparse.Namespace) -> int:
     return search.run(args)
 
 
-COMMANDS = {"compare": cmd_compare, "bless": cmd_bless, "run": cmd_run, "list": cmd_list, "bisect": cmd_bisect}
+COMMANDS = {"compare": cmd_compare, "bless": cmd_bless, "run": cmd_run, "list": cmd_list, "bisect": cmd_bisect,
+            "evidence": cmd_evidence}
 
 
 def main(argv: list[str] | None = None) -> int:

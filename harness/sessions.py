@@ -154,11 +154,14 @@ def _environment_session(spec: envs_module.EnvSpec) -> None:
 def _aggregate_session(specs: list[envs_module.EnvSpec]) -> None:
     @nox.session(name="matrix", requires=[f"matrix({spec.id})" for spec in specs], allow_parallel=False, **_HOST)
     def matrix(session: nox.Session) -> None:
-        """Every environment (N at a time on N cores), then compare once and write report/."""
+        """Every environment (N at a time on N cores), the evidence cross-version causes need, then
+        compare once and write report/."""
         if config.get("HARNESS_SKIP_COMPARE"):
             session.log("HARNESS_SKIP_COMPARE=1: no comparison")
             return
-        session.run(*_harness(session), "compare", *session.posargs, external=True)
+        harness = _harness(session)
+        session.run(*harness, "evidence", *session.posargs, external=True)
+        session.run(*harness, "compare", *session.posargs, external=True)
 
 
 def _harness_sessions() -> None:

@@ -8,7 +8,7 @@ import os
 
 from packaging.version import Version
 
-from harness.check import known
+from harness.check import edges, known
 from harness.check.drift import drift_verdicts
 from harness.check.golden import golden_verdicts
 from harness.check.options import Options
@@ -119,17 +119,8 @@ def evaluate(specs: list[envs.EnvSpec], options: Options = Options()) -> Evaluat
 
 def _cross_version(specs, results, options) -> list[Verdict]:
     out: list[Verdict] = []
-    previous: dict[str, str] = {}
-    for spec in specs:
-        before = previous.get(spec.lineage)
-        previous[spec.lineage] = spec.id
-        if spec.id not in results:
-            continue
-        if before and before in results:
-            out += drift_verdicts(spec.id, results[spec.id], before, results[before], Check.DRIFT_PREVIOUS)
-        ref = options.reference
-        if ref != spec.id and ref in results:
-            out += drift_verdicts(spec.id, results[spec.id], ref, results[ref], Check.DRIFT_REFERENCE)
+    for edge in edges.edges(specs, results, options.reference, options.between):
+        out += drift_verdicts(edge.after, results[edge.after], edge.before, results[edge.before], edge.check)
     return out
 
 

@@ -72,6 +72,11 @@ class Probe(object):
         self._index = {}  # id(model) -> position
         self._created = []  # the models the case built through the adapter, in order
 
+    @property
+    def created_any(self):
+        """Whether the case built a model through the adapter (something to perturb)."""
+        return bool(self._created)
+
     # -- called by the adapter ---------------------------------------------------
     def created(self, model):
         """``model`` was just built by the case (k.sequential, k.model): the models a

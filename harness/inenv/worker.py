@@ -216,15 +216,20 @@ def envelope(reference, members):
 
 
 def _members(fw, module, seeds, params, reference, count, channel, case, variant):
-    """``count`` round-off members of one variant and their envelope around ``reference``."""
+    """``count`` round-off members of one variant and their envelope around ``reference``.
+    A variant that builds no model through the adapter has nothing to perturb: one member
+    shows that, and its envelope is zero (the floor of harness.check.roundoff decides)."""
     started, runs = time.time(), []
     for seed in range(1, count + 1):
         channel.send("run_start", case=case, variant=variant, what="round-off member %d" % seed)
         workdir = tempfile.mkdtemp(prefix="harness-")
+        probe = Probe(fw, perturb_seed=seed, record=False)
         try:
-            runs.append(run_once(fw, module, seeds, params, workdir, Probe(fw, perturb_seed=seed, record=False)))
+            runs.append(run_once(fw, module, seeds, params, workdir, probe))
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+        if not probe.created_any:
+            break
     return {"members": count, "perturbation": "1 ULP at random on every float weight, at creation and after "
             "every training step", "values": envelope(reference, runs), "seconds": time.time() - started}
 
@@ -292,8 +297,9 @@ def _run_variant(channel, fw, task, case, module, seeds, variant, params):
             done.update(observables=run_once(fw, module, seeds, params, workdir, probe), probe=probe.report(),
                         source=spec.get("source"))
     except Exception as exc:  # TransplantError and whatever the case raised
+        source = (task.get("transplant") or {}).get("source") if mode == "transplant" else None
         channel.send("variant_error", case=case, variant=variant, mode=mode, error=error_info(exc),
-                     seconds=time.time() - started)
+                     seconds=time.time() - started, source=source)
         return
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

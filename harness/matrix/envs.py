@@ -176,6 +176,16 @@ DEFAULT_MATRIX: tuple[EnvSpec, ...] = (
 # The environment every other one is also compared with: today's stack.
 REFERENCE_ENV = "tf2.21-keras3.13"
 
+# The steps users take between lineages, compared by default beside each lineage's own
+# steps (drift:migration): (from, to, what the step is).
+MIGRATIONS: tuple[tuple[str, str, str], ...] = (
+    ("tf2.15-keras2", "tf2.16-keras3.0", "TF 2.16 made Keras 3 the keras that tf.keras means"),
+    ("tf2.15-keras2", "tf2.16-tfkeras", "TF 2.16 with the tf-keras package, to keep Keras 2"),
+    ("tf1.14-keras2", "tf1.14-keras2.2.4", "tf.keras to standalone Keras 2.2.4 on the same TensorFlow"),
+    ("tf2.0-keras2", "tf2.0-keras2.3.1", "tf.keras to standalone Keras 2.3.1 on the same TensorFlow"),
+    ("tf2.21-keras3.13", "jax-keras3.15", "Keras 3 from the TensorFlow backend to JAX"),
+)
+
 
 def all_envs() -> tuple[EnvSpec, ...]:
     from harness.matrix import sweeps  # optional sets, kept apart from the default

@@ -325,6 +325,12 @@ class Supervisor:
         case, variant = str(event.get("case")), str(event.get("variant"))
         entry = self.doc["cases"].setdefault(case, self._case_entry(case))
         if event["event"] == "variant_error":
+            if event.get("mode") in ("transplant", "envelope"):  # evidence that failed: said where it is used
+                error = RunError.from_json(Where(f"{case}/{variant}"), event.get("error") or {})
+                if event.get("mode") == "transplant":
+                    self.out.transplants[(case, variant)] = documents.Transplant(
+                        str(event.get("source")), {}, error=error, seconds=float(event.get("seconds") or 0.0))
+                return
             entry["variants"][variant] = {"status": "error", "error": event.get("error"),
                                           "seconds": event.get("seconds")}
             return

@@ -1,0 +1,177 @@
+"""The evidence a cross-version difference needs before it can be given a cause.
+
+After the environments ran, each compared pair (harness.check.edges) whose results
+differ bit for bit gets, in the newer environment's own interpreter:
+
+- a *transplant* where the two runs start from different weights (their probes say
+  so): the variant run again from the older environment's initial weights (the
+  state files it saved), so that its training can be compared from the same start;
+- an *envelope* (round-off members, harness.check.roundoff) for each starting state
+  that has none yet: environments whose runs start from the same weights share one,
+  so the default matrix measures a handful, not one per environment.
+
+What is gathered is merged into results/<env>.json (evidence of each variant) under
+the file's lock; a run whose interpreter is gone (results from CI runners) is skipped
+with a reason, and the comparison then says that the evidence is missing.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import os
+import threading
+from collections.abc import Callable
+
+from harness.check import edges as edges_module
+from harness.check.verdicts import compare_case
+from harness.core import store
+from harness.core.documents import Envelope, Evidence, ModelTrace, Results, Transplant, VariantResult
+from harness.core.status import Status
+from harness.matrix import envs
+from harness.run.options import RunOptions, selected_cases
+from harness.run.supervise import Supervisor
+
+
+@dataclasses.dataclass
+class EnvTasks:
+    env: str
+    tasks: list[dict] = dataclasses.field(default_factory=list)
+    reasons: list[str] = dataclasses.field(default_factory=list)
+
+
+def starting_key(v: VariantResult | None) -> str | None:
+    """The state a variant's training starts from, as one key (None: no model recorded)."""
+    if v is None or v.probe is None:
+        return None
+    created = [m for m in v.probe.models if m.state_file is not None] or list(v.probe.models)
+    if not created:
+        return None
+    return "|".join("/".join(f"{s.trainable}:{s.other}" for s in m.starting_state) for m in created)
+
+
+def _state_files(results_dir: str, v: VariantResult) -> list[str]:
+    models: list[ModelTrace] = [m for m in (v.probe.models if v.probe else ()) if m.state_file]
+    models.sort(key=lambda m: m.state_file or "")
+    return [os.path.join(results_dir, m.state_file or "") for m in models]
+
+
+def plan(results: dict[str, Results], pairs: list[edges_module.Edge], results_dir: str,
+         members: int) -> dict[str, EnvTasks]:
+    """Per environment, the transplant and envelope tasks the ``pairs`` need."""
+    needed: dict[str, EnvTasks] = {}
+    envelopes: dict[tuple[str, str, str | None], str] = {}  # (case, variant, start) -> env that has one
+    for env, doc in results.items():
+        for case, entry in doc.cases.items():
+            for name, v in entry.variants.items():
+                if v.ok and v.evidence is not None and v.evidence.envelope is not None:
+                    envelopes.setdefault((case, name, starting_key(v)), env)
+    wanted: dict[tuple[str, str, str, str | None], None] = {}  # (env, case, variant, start)
+    transplants: dict[tuple[str, str, str], dict] = {}
+    for edge in pairs:
+        before, after = results[edge.before], results[edge.after]
+        for case in after.cases:
+            if case not in before.cases:
+                continue
+            status, per_variant = compare_case(before, after, case)
+            if status == Status.IDENTICAL:
+                continue
+            for variant, diffs in per_variant:
+                a, b = after.cases[case].variants.get(variant), before.cases[case].variants.get(variant)
+                if a is None or b is None or not a.ok or not b.ok or all(d.status == Status.IDENTICAL for d in diffs):
+                    continue
+                start_a, start_b = starting_key(a), starting_key(b)
+                if start_a is not None and start_b is not None and start_a != start_b:
+                    have = a.evidence.transplants if a.evidence is not None else {}
+                    files = _state_files(results_dir, b)
+                    if edge.before not in have and files:
+                        moved = transplants.setdefault((edge.after, case, edge.before), {
+                            "case": case, "mode": "transplant", "variants": [],
+                            "transplant": {"source": edge.before, "states": {}}})
+                        if variant not in moved["variants"]:
+                            moved["variants"].append(variant)
+                            moved["transplant"]["states"][variant] = files
+                for env, v, start in ((edge.after, a, start_a), (edge.before, b, start_b)):
+                    if start is not None and (case, variant, start) not in envelopes:
+                        wanted[(env, case, variant, start)] = None
+                        envelopes[(case, variant, start)] = env
+    for (env, case, variant, _), _ in wanted.items():
+        reference = {n: o.to_json() for n, o in results[env].cases[case].variants[variant].observables.items()}
+        tasks = needed.setdefault(env, EnvTasks(env)).tasks
+        task: dict | None = next((t for t in tasks if t["mode"] == "envelope" and t["case"] == case), None)
+        if task is None:
+            task = {"case": case, "mode": "envelope", "variants": [], "reference": {}, "members": members}
+            tasks.append(task)
+        task["variants"].append(variant)
+        task["reference"][variant] = reference
+    for (env, _, _), moved in transplants.items():
+        needed.setdefault(env, EnvTasks(env)).tasks.append(moved)
+    return needed
+
+
+def gather(specs: list[envs.EnvSpec], options: RunOptions, reference: str | None = None,
+           between: tuple[str, str] | None = None, progress: Callable[[str], None] = print,
+           jobs: int | None = None) -> list[str]:
+    """Run the evidence tasks the results in ``options.results_dir`` need, environments in
+    parallel (``jobs``, default one per core), and merge what they find into the results.
+    Returns one line per environment about what was done or why not."""
+    results: dict[str, Results] = {}
+    for spec in specs:
+        try:
+            doc = store.read_results(store.document_path(options.results_dir, spec.id))
+        except (FileNotFoundError, store.DocumentError):
+            continue
+        if doc.ok:
+            results[spec.id] = doc
+    pairs = edges_module.needing_evidence(edges_module.edges(specs, results, reference, between))
+    todo = plan(results, pairs, options.results_dir, max(1, options.envelope))
+    if not todo:
+        return ["evidence: nothing to gather"]
+    by_id = {s.id: s for s in specs}
+    lines: list[str] = []
+    lock = threading.Lock()
+
+    def one(env: str) -> None:
+        spec, doc, work = by_id[env], results[env], todo[env]
+        python = str(doc.fingerprint.get("executable") or "")
+        if not python or not os.path.exists(python):
+            line = f"{env}: evidence not gathered: its interpreter {python or '(not recorded)'} is gone"
+        else:
+            log = os.path.join(options.results_dir, f"{env}.evidence.log")
+            open(log, "w").close()
+            cases = selected_cases(dataclasses.replace(options, only=()))
+            run = Supervisor(spec, python, options, log, work.tasks, cases, {}).run()
+            kept = _merge(options.results_dir, env, run.envelopes, run.transplants)
+            line = (f"{env}: {len(run.envelopes)} envelope(s), {len(run.transplants)} transplant run(s)"
+                    + ("" if kept else " (results changed meanwhile: not merged)"))
+        with lock:
+            lines.append(line)
+            progress(line)
+
+    with concurrent.futures.ThreadPoolExecutor(jobs or os.cpu_count() or 1) as pool:
+        list(pool.map(one, sorted(todo)))
+    return lines
+
+
+def _merge(results_dir: str, env: str, envelopes: dict[tuple[str, str], Envelope],
+           transplants: dict[tuple[str, str], Transplant]) -> bool:
+    """Put the evidence into results/<env>.json under its lock (read again inside it)."""
+    path = store.document_path(results_dir, env)
+    with store.exclusive(path):
+        doc = store.read_results(path)
+        cases = dict(doc.cases)
+        for (case, variant) in set(envelopes) | set(transplants):
+            entry = cases.get(case)
+            if entry is None or variant not in entry.variants:
+                continue
+            v = entry.variants[variant]
+            evidence = v.evidence or Evidence()
+            if (case, variant) in envelopes:
+                evidence = dataclasses.replace(evidence, envelope=envelopes[(case, variant)])
+            if (case, variant) in transplants:
+                t = transplants[(case, variant)]
+                evidence = dataclasses.replace(evidence, transplants={**evidence.transplants, t.source: t})
+            cases[case] = dataclasses.replace(entry, variants={**entry.variants,
+                                                               variant: dataclasses.replace(v, evidence=evidence)})
+        store.write_results(path, dataclasses.replace(doc, cases=cases))
+    return True
