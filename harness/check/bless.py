@@ -9,6 +9,8 @@ atomically under a lock, so two blesses of one environment at once never lose a 
 from __future__ import annotations
 
 import dataclasses
+import os
+import shutil
 
 from harness.check.verdicts import compare_case
 from harness.core import store
@@ -24,6 +26,7 @@ class BlessPlan:
     refusals: tuple[str, ...]  # why this environment cannot be blessed without --force
     document: Golden | None  # the golden document to write, None when nothing to write
     cases: tuple[str, ...] = ()  # the cases this bless takes from the results
+    results_dir: str = ""  # where their initial-weight files are
 
 
 def golden_case(result: Results, case: str) -> GoldenCase:
@@ -110,7 +113,7 @@ def plan(env: str, results_dir: str, golden_dir: str, cases: list[str] | None = 
             changes.append(f"{case}: orphan (no case produces it any more)" + (", removed" if prune else
                            "; kept, use --prune to remove"))
     return BlessPlan(env, tuple(changes), tuple(refusals), golden_from_results(result, chosen, previous, prune),
-                     tuple(chosen))
+                     tuple(chosen), results_dir)
 
 
 def write(bless_plan: BlessPlan, golden_dir: str, prune: bool = False) -> str:
@@ -127,5 +130,22 @@ def write(bless_plan: BlessPlan, golden_dir: str, prune: bool = False) -> str:
         if prune:
             merged = {c: v for c, v in merged.items() if c in bless_plan.document.cases}
         merged.update({c: bless_plan.document.cases[c] for c in bless_plan.cases})
+        _copy_states(bless_plan, golden_dir)
         store.write_golden(path, Golden(bless_plan.env, dict(sorted(merged.items()))))
     return path
+
+
+def _copy_states(bless_plan: BlessPlan, golden_dir: str) -> None:
+    """The initial weights of the blessed runs go beside the golden file (same relative
+    names), so a later run that starts elsewhere can start from them (a transplant)."""
+    assert bless_plan.document is not None
+    for case in bless_plan.cases:
+        for variant in bless_plan.document.cases[case].variants.values():
+            for model in variant.probe.models if variant.probe is not None else ():
+                if not model.state_file:
+                    continue
+                source = os.path.join(bless_plan.results_dir, model.state_file)
+                target = os.path.join(golden_dir, model.state_file)
+                if os.path.exists(source):
+                    os.makedirs(os.path.dirname(target), exist_ok=True)
+                    shutil.copyfile(source, target)

@@ -3,15 +3,17 @@ failing only with --fail-on-drift)."""
 
 from __future__ import annotations
 
-from harness.check import fingerprints
+from harness.check import causes, fingerprints
 from harness.check.verdicts import Verdict, compare_case, explain
 from harness.core.documents import Results
 from harness.core.status import Check, Outcome, Status
 
 
-def drift_verdicts(env: str, result: Results, other_env: str, other: Results, check: Check) -> list[Verdict]:
+def drift_verdicts(env: str, result: Results, other_env: str, other: Results, check: Check,
+                   envelopes: causes.Envelopes | None = None) -> list[Verdict]:
     """One verdict per case the two environments share: what changed from ``other_env``
-    to ``env``, how much, and where the two runs first part."""
+    to ``env``, how much, where the two runs first part and, with ``envelopes`` (the
+    round-off evidence of every result), why (harness.check.causes)."""
     out = []
     changes = tuple(fingerprints.key_changes(other.fingerprint, result.fingerprint)
                     + fingerprints.platform_changes(other.fingerprint, result.fingerprint))
@@ -19,14 +21,23 @@ def drift_verdicts(env: str, result: Results, other_env: str, other: Results, ch
         if case not in other.cases:
             continue
         status, per_variant = compare_case(other, result, case)
+        cause: dict | None = None
+        details = ""
         if status == Status.IDENTICAL:
             message = f"{case} in {env} is bit for bit the same as in {other_env}."
             divergence, variant = None, None
         else:
             explanation = explain(other, result, case, per_variant, status)
             divergence, variant = explanation.divergence, explanation.worst_variant
-            message = f"{case} changed from {other_env} to {env}. {explanation.describe()}."
+            classified = causes.classify_case(other, result, case, per_variant, other_env, env, envelopes) \
+                if envelopes is not None else None
+            if classified is not None:
+                cause = dict(classified.to_json(), key=f"{classified.cause.value}: {other_env} → {env}")
+                message = f"{case} changed from {other_env} to {env}: {classified.describe()}"
+                details = explanation.describe()
+            else:
+                message = f"{case} changed from {other_env} to {env}. {explanation.describe()}."
         out.append(Verdict(env, case, check, status, Outcome.INFO, message, variant=variant or None,
                            diffs=tuple(d for _, ds in per_variant for d in ds), divergence=divergence,
-                           packages=changes, against=other_env))
+                           packages=changes, against=other_env, cause=cause, details=details))
     return out

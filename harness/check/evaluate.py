@@ -8,7 +8,7 @@ import os
 
 from packaging.version import Version
 
-from harness.check import edges, known
+from harness.check import causes, edges, known
 from harness.check.drift import drift_verdicts
 from harness.check.golden import golden_verdicts
 from harness.check.options import Options
@@ -119,8 +119,10 @@ def evaluate(specs: list[envs.EnvSpec], options: Options = Options()) -> Evaluat
 
 def _cross_version(specs, results, options) -> list[Verdict]:
     out: list[Verdict] = []
+    envelopes = causes.Envelopes(results)
     for edge in edges.edges(specs, results, options.reference, options.between):
-        out += drift_verdicts(edge.after, results[edge.after], edge.before, results[edge.before], edge.check)
+        classify = envelopes if edge.check != Check.DRIFT_REFERENCE else None
+        out += drift_verdicts(edge.after, results[edge.after], edge.before, results[edge.before], edge.check, classify)
     return out
 
 

@@ -122,7 +122,8 @@ def _rows(obs: Observable, values: np.ndarray) -> np.ndarray:
 
 
 def judge_observable(name: str, expected: Observable, obtained: Observable, envelope: list[float] | None,
-                     overrides: Mapping[str, ToleranceOverride] | None = None) -> ObservableRoundOff:
+                     overrides: Mapping[str, ToleranceOverride] | None = None,
+                     use_tolerance: bool = True) -> ObservableRoundOff:
     """Row by row, whether round-off explains how ``obtained`` differs from ``expected``."""
     axis = obtained.time_axis
     if not expected.kind.numeric or not obtained.kind.numeric:
@@ -144,7 +145,9 @@ def judge_observable(name: str, expected: Observable, obtained: Observable, enve
     d = np.where(np.isnan(d), np.inf, d)  # NaN on one side only
     tol = tolerances.for_observable(name, obtained.kind.value, overrides)
     scale = np.where(np.isfinite(np.maximum(np.abs(e), np.abs(o))), np.maximum(np.abs(e), np.abs(o)), 0.0)
-    floor = np.maximum(F * ulp(scale, obtained.dtype), tol.atol + tol.rtol * np.abs(np.nan_to_num(e)))
+    floor = F * ulp(scale, obtained.dtype)
+    if use_tolerance:  # what the case declares noise (histogram counts, shares of units) is noise here too
+        floor = np.maximum(floor, tol.atol + tol.rtol * np.abs(np.nan_to_num(e)))
     rows_d, rows_env, rows_floor, rows_scale = (_rows(obtained, a) for a in (d, env, floor, scale))
     n = rows_d.shape[0]
     row_env = rows_env.max(axis=1) if rows_env.size else np.zeros(n)
@@ -175,7 +178,7 @@ def _locate(obs: Observable, flat: int, shape: tuple[int, ...]) -> dict:
 
 
 def judge(expected: Mapping[str, Observable], obtained: Mapping[str, Observable], envelope: Envelope,
-          overrides: Mapping[str, ToleranceOverride] | None = None) -> RoundOff:
+          overrides: Mapping[str, ToleranceOverride] | None = None, use_tolerance: bool = True) -> RoundOff:
     """Whether round-off explains every difference between two runs of one variant, from
     the envelope measured around ``obtained`` (or around ``expected``: the same question)."""
     judged = []
@@ -186,7 +189,7 @@ def judge(expected: Mapping[str, Observable], obtained: Mapping[str, Observable]
             continue
         if _identical(before, obs):
             continue
-        judged.append(judge_observable(name, before, obs, envelope.values.get(name), overrides))
+        judged.append(judge_observable(name, before, obs, envelope.values.get(name), overrides, use_tolerance))
     for name in expected:
         if name not in obtained:
             judged.append(ObservableRoundOff(name, False, np.inf, None, None, 0, None, "it is gone"))

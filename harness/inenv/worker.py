@@ -234,6 +234,29 @@ def _members(fw, module, seeds, params, reference, count, channel, case, variant
             "every training step", "values": envelope(reference, runs), "seconds": time.time() - started}
 
 
+def _starts(probe):
+    """The state training starts from, per created model, as the host keys it."""
+    report = probe.report()
+    created = [m for m in report["models"] if m["state_file"] is not None] or report["models"]
+    return "|".join("/".join("%s:%s" % tuple(s) for s in (m["start"] or m["initial"])) for m in created) or None
+
+
+def _transplant(fw, module, seeds, params, states, source, channel, case, variant):
+    """One more run of a variant, from ``source``'s initial weights (the .npz ``states``)."""
+    channel.send("run_start", case=case, variant=variant, what="run from %s's initial weights" % source)
+    started = time.time()
+    workdir = tempfile.mkdtemp(prefix="harness-")
+    probe = Probe(fw, transplant=states, transplanted_from=source)
+    try:
+        observables = run_once(fw, module, seeds, params, workdir, probe)
+        return {"source": source, "observables": observables, "probe": probe.report(),
+                "seconds": time.time() - started}
+    except Exception as exc:
+        return {"source": source, "observables": {}, "error": error_info(exc), "seconds": time.time() - started}
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def run_task(channel, fw, task, name, path):
     channel.send("case_start", case=name, mode=task["mode"], source_sha256=source_digest(path))
     try:
@@ -277,6 +300,11 @@ def _run_variant(channel, fw, task, case, module, seeds, variant, params):
                 if not done["golden_match"] and task.get("members"):
                     done["envelope"] = _members(fw, module, seeds, params, observables, task["members"],
                                                 channel, case, variant)
+                states = (task.get("golden_states") or {}).get(variant)
+                if not done["golden_match"] and states and _starts(probe) != (task.get("golden_starts") or {}).get(
+                        variant):
+                    done["transplant"] = _transplant(fw, module, seeds, params, states, "golden", channel, case,
+                                                     variant)
         elif mode == "repeat":
             observables = run_once(fw, module, seeds, params, workdir)
             again = []

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 
 from harness import config
+from harness.check import causes
 from harness.core import store
 from harness.core.documents import Determinism, Golden, Results
 from harness.core.reader import DocumentError
@@ -99,10 +100,18 @@ def _run_workers(spec: envs.EnvSpec, python: str, options: RunOptions, log_path:
 
 
 def _run_task(case: str, golden: Golden | None, options: RunOptions, state_dir: str) -> dict:
+    """The first run of a case: checked against its golden values, with round-off members
+    where it differs, and a run from the golden run's initial weights where it starts
+    elsewhere (golden values blessed with their initial weights)."""
     task: dict = {"case": case, "mode": "run", "state_dir": state_dir, "members": options.envelope}
     if golden is not None and case in golden.cases:
-        task["golden"] = {name: {obs: o.to_json() for obs, o in v.observables.items()}
-                          for name, v in golden.cases[case].variants.items()}
+        variants = golden.cases[case].variants
+        task["golden"] = {name: {obs: o.to_json() for obs, o in v.observables.items()} for name, v in variants.items()}
+        folder = os.path.dirname(store.document_path(options.golden_dir, golden.env))
+        states = {name: [os.path.join(folder, m.state_file) for m in v.probe.models if m.state_file]
+                  for name, v in variants.items() if v.probe is not None}
+        task["golden_states"] = {name: paths for name, paths in states.items() if paths}
+        task["golden_starts"] = {name: causes.starting_key(v) for name, v in variants.items()}
     return task
 
 

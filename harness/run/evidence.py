@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable
 
 from harness.check import edges as edges_module
+from harness.check.causes import starting_key
 from harness.check.verdicts import compare_case
 from harness.core import store
 from harness.core.documents import Envelope, Evidence, ModelTrace, Results, Transplant, VariantResult
@@ -38,16 +39,6 @@ class EnvTasks:
     env: str
     tasks: list[dict] = dataclasses.field(default_factory=list)
     reasons: list[str] = dataclasses.field(default_factory=list)
-
-
-def starting_key(v: VariantResult | None) -> str | None:
-    """The state a variant's training starts from, as one key (None: no model recorded)."""
-    if v is None or v.probe is None:
-        return None
-    created = [m for m in v.probe.models if m.state_file is not None] or list(v.probe.models)
-    if not created:
-        return None
-    return "|".join("/".join(f"{s.trainable}:{s.other}" for s in m.starting_state) for m in created)
 
 
 def _state_files(results_dir: str, v: VariantResult) -> list[str]:

@@ -365,10 +365,22 @@ class Supervisor:
             "seconds": event.get("seconds"),
             "probe": probe.to_json() if probe is not None else None,
         }
+        evidence: dict = {"envelope": None, "transplants": {}}
         if event.get("envelope") is not None:
             envelope = Envelope.from_json(where.at("envelope"), event["envelope"])
             self.out.envelopes[key] = envelope
-            value["evidence"] = {"envelope": envelope.to_json(), "transplants": {}}
+            evidence["envelope"] = envelope.to_json()
+        if event.get("transplant") is not None:  # from the golden run's initial weights
+            moved = event["transplant"]
+            transplant = documents.Transplant(
+                str(moved.get("source")), documents.observables_from_json(where.at("transplant"),
+                                                                          moved.get("observables") or {}),
+                Probe.from_json(where.at("transplant").at("probe"), moved["probe"]) if moved.get("probe") else None,
+                RunError.from_json(where.at("transplant").at("error"), moved["error"]) if moved.get("error") else None,
+                float(moved.get("seconds") or 0.0))
+            evidence["transplants"][transplant.source] = transplant.to_json()
+        if evidence["envelope"] is not None or evidence["transplants"]:
+            value["evidence"] = evidence
         if isinstance(event.get("golden_match"), bool):
             self.out.golden_match[key] = event["golden_match"]
         entry["variants"][variant] = value
