@@ -84,6 +84,7 @@ def evaluate(specs: list[envs.EnvSpec], options: Options = Options()) -> Evaluat
     verdicts: list[Verdict] = []
     problems: list[str] = []
     results: dict[str, Results] = {}
+    goldens: dict[str, tuple] = {}
     for spec in specs:
         result, problem = _load_results(options.results_dir, spec.id)
         if problem:
@@ -106,10 +107,13 @@ def evaluate(specs: list[envs.EnvSpec], options: Options = Options()) -> Evaluat
         if golden_problem:
             problems.append(golden_problem)
         verdicts += run_verdicts(spec.id, result)
-        verdicts += golden_verdicts(spec.id, result, golden, golden_problem, golden_path)
+        goldens[spec.id] = (result, golden, golden_problem, golden_path)
         verdicts += invariant_verdicts(spec.id, result)
         verdicts += claim_verdicts(spec.id, result)
-    verdicts += _cross_version(specs, results, options)
+    envelopes = causes.Envelopes(results)
+    for env, (result, golden, golden_problem, golden_path) in goldens.items():
+        verdicts += golden_verdicts(env, result, golden, golden_problem, golden_path, envelopes)
+    verdicts += _cross_version(specs, results, options, envelopes)
     verdicts += _orphan_goldens(specs, options)
     ran = {(env, case) for env, doc in results.items() for case in doc.cases}
     verdicts = known.apply(verdicts, entries, ran)
@@ -117,9 +121,8 @@ def evaluate(specs: list[envs.EnvSpec], options: Options = Options()) -> Evaluat
     return Evaluation(tuple(specs), tuple(verdicts), results, tuple(problems), options)
 
 
-def _cross_version(specs, results, options) -> list[Verdict]:
+def _cross_version(specs, results, options, envelopes: causes.Envelopes) -> list[Verdict]:
     out: list[Verdict] = []
-    envelopes = causes.Envelopes(results)
     for edge in edges.edges(specs, results, options.reference, options.between):
         classify = envelopes if edge.check != Check.DRIFT_REFERENCE else None
         out += drift_verdicts(edge.after, results[edge.after], edge.before, results[edge.before], edge.check, classify)

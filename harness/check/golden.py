@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import shlex
 
-from harness.check import fingerprints, roundoff
+from harness.check import causes, fingerprints, roundoff
 from harness.check.verdicts import PerVariant, Verdict, compare_case, explain, tolerances_of, variants_of
 from harness.core.documents import Golden, GoldenCase, Results
 from harness.core.status import Check, Outcome, Status
@@ -24,7 +24,7 @@ def bless_command(env: str, case: str) -> str:
 
 
 def golden_verdicts(env: str, result: Results, golden: Golden | None, golden_problem: str | None,
-                    golden_path: str) -> list[Verdict]:
+                    golden_path: str, envelopes: causes.Envelopes | None = None) -> list[Verdict]:
     """One ``golden`` verdict per case of ``result``: identical, close or round-off (passes
     that say what moved), drift (a regression), or missing golden values (bless them)."""
     out = []
@@ -38,7 +38,7 @@ def golden_verdicts(env: str, result: Results, golden: Golden | None, golden_pro
             out.append(Verdict(env, case, Check.GOLDEN, Status.MISSING, Outcome.MISSING,
                                f"{where}: check the results, then run `{bless_command(env, case)}`."))
             continue
-        out.append(_case_verdict(env, case, result, golden.cases[case], golden))
+        out.append(_case_verdict(env, case, result, golden.cases[case], golden, envelopes))
     for case in golden.cases if golden is not None else ():
         if case not in result.cases:
             out.append(Verdict(env, case, Check.GOLDEN, Status.MISSING, Outcome.INFO,
@@ -64,7 +64,8 @@ def machine_key(changes: list[str]) -> str:
     return "machine: " + "; ".join(changes)
 
 
-def _case_verdict(env: str, case: str, result: Results, blessed: GoldenCase, golden: Golden) -> Verdict:
+def _case_verdict(env: str, case: str, result: Results, blessed: GoldenCase, golden: Golden,
+                  envelopes: causes.Envelopes | None) -> Verdict:
     status, per_variant = compare_case(golden, result, case)
     if status == Status.IDENTICAL:
         return Verdict(env, case, Check.GOLDEN, status, Outcome.PASS,
@@ -105,16 +106,23 @@ def _case_verdict(env: str, case: str, result: Results, blessed: GoldenCase, gol
                 diffs=all_diffs, divergence=divergence, packages=tuple(changes), against="golden", cause=cause)
         since += (" No round-off evidence was gathered (the run predates it, or --envelope 0), so the tolerance "
                   "decides.")
+    classified = causes.classify_case(golden, result, case, per_variant, "golden", env, envelopes) \
+        if envelopes is not None else None
+    found: dict | None = dict(classified.to_json(), key=f"{classified.cause.value}: "
+                              f"{'; '.join(changes) or 'no change'}") if classified is not None else None
+    if classified is not None:
+        what = f"{classified.describe()} ({what})"
     if status == Status.CLOSE:  # a pass, with how far the bits moved and where they first part
         return Verdict(env, case, Check.GOLDEN, status, Outcome.PASS,
                        f"{case} matches its golden values in {env} within tolerance, but the bits differ. "
                        f"{what}.{since}", variant=variant or None, diffs=all_diffs,
-                       divergence=divergence, packages=tuple(changes), against="golden")
+                       divergence=divergence, packages=tuple(changes), against="golden", cause=found)
     outcome = Outcome.REGRESSION if status == Status.DRIFT else Outcome.ERROR
     return Verdict(
         env, case, Check.GOLDEN, status, outcome,
         f"{case} no longer matches its golden values in {env}. {what}.{since}",
-        variant=variant or None, diffs=all_diffs, divergence=divergence, packages=tuple(changes), against="golden")
+        variant=variant or None, diffs=all_diffs, divergence=divergence, packages=tuple(changes), against="golden",
+        cause=found)
 
 
 def _roundoff(golden: Golden, result: Results, case: str,
