@@ -184,11 +184,15 @@ def classify_variant(variant: str, before: VariantResult | GoldenVariant, after:
         if floor_only.explained:
             return VariantCause(variant, Cause.ROUND_OFF, f"{known_start}, every value is within "
                                 f"{roundoff.F:g} ULPs; {where}", floor_only)
+        if start_before is None and start_after is None:
+            return _without_model(variant, before, after, floor_only, where, overrides)
         return VariantCause(variant, Cause.UNKNOWN, f"{known_start}, values differ by more than a few ULPs and no "
                             f"round-off envelope was measured for this starting state; {where}")
     judged = roundoff.judge(before.observables, after.observables, envelope, overrides)
     if judged.explained:
         return VariantCause(variant, Cause.ROUND_OFF, f"{known_start}, {judged.describe()}; {where}", judged)
+    if start_before is None and start_after is None:
+        return _without_model(variant, before, after, judged, where, overrides)
     if start_before is None or start_after is None:
         return VariantCause(variant, Cause.UNKNOWN, f"beyond round-off ({judged.describe()}), but the starting "
                             f"weights are not recorded on both sides, so a random stream cannot be told from a real "
@@ -199,6 +203,26 @@ def classify_variant(variant: str, before: VariantResult | GoldenVariant, after:
                             "stream) cannot be told from a real change", judged)
     return VariantCause(variant, Cause.REAL_CHANGE, f"{known_start}, beyond round-off ({judged.describe()}); "
                         f"{where}", judged)
+
+
+def _without_model(variant: str, before: VariantResult | GoldenVariant, after: VariantResult,
+                   judged: roundoff.RoundOff, where: str, overrides) -> VariantCause:
+    """Values computed without a model through the adapter (drawn from initializers,
+    layers called directly): another random stream explains the difference when shifting
+    every seed moves the values as far (the stream envelope, harness.inenv.probe)."""
+    stream = after.evidence.stream if after.evidence is not None else None
+    if stream is None:
+        return VariantCause(variant, Cause.UNKNOWN, f"the case builds no model through the adapter and its values "
+                            f"differ beyond round-off ({judged.describe()}); no stream evidence was gathered (run the "
+                            f"matrix where the environments are); {where}", judged)
+    drawn = roundoff.judge(before.observables, after.observables, stream, overrides)
+    if drawn.explained and stream.values and any(any(v) for v in stream.values.values()):
+        return VariantCause(variant, Cause.RANDOM_STREAM, "the case builds no model through the adapter; its values "
+                            "differ no more than another random stream moves them (every seed shifted, "
+                            f"{stream.members} run(s): {drawn.describe()}); {where}", drawn)
+    return VariantCause(variant, Cause.REAL_CHANGE, "the case builds no model through the adapter; its values "
+                        f"differ beyond round-off ({judged.describe()}) and beyond what another random stream "
+                        f"does ({drawn.describe()}); {where}", drawn)
 
 
 def _zero(run: VariantResult) -> Envelope:

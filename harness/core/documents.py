@@ -296,18 +296,25 @@ class Transplant:
 
 @dataclasses.dataclass(frozen=True)
 class Evidence:
+    """What the harness measured to explain a difference: the round-off envelope, runs
+    from other environments' initial weights (by environment), and the stream envelope
+    (how far another random stream moves values drawn without a model)."""
+
     envelope: Envelope | None = None
     transplants: dict[str, Transplant] = dataclasses.field(default_factory=dict)
+    stream: Envelope | None = None
 
     @classmethod
     def from_json(cls, where: Where, data: Any) -> Evidence:
-        data = mapping(where, data, ("envelope", "transplants"))
+        data = mapping(where, data, ("envelope", "transplants", "stream"))
         return cls(field(where, data, "envelope", optional(Envelope.from_json), default=None),
-                   field(where, data, "transplants", reader.dictof(Transplant.from_json), default={}))
+                   field(where, data, "transplants", reader.dictof(Transplant.from_json), default={}),
+                   field(where, data, "stream", optional(Envelope.from_json), default=None))
 
     def to_json(self) -> dict:
         return {"envelope": self.envelope.to_json() if self.envelope else None,
-                "transplants": {k: t.to_json() for k, t in self.transplants.items()}}
+                "transplants": {k: t.to_json() for k, t in self.transplants.items()},
+                "stream": self.stream.to_json() if self.stream else None}
 
 
 # -- a case's declarations: invariants, claims, tolerances ----------------------------------------

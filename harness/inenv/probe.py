@@ -20,9 +20,12 @@ training step it makes (``k.train_on_batch``, each batch of ``k.fit``). The prob
 Python 3.7+, standard library and numpy only.
 """
 
+import contextlib
 import hashlib
+import inspect
 import os
 import re
+import threading
 
 import numpy as np
 
@@ -232,3 +235,55 @@ def _number(value):
         return float(np.ravel(np.asarray(value, dtype=np.float64))[0])
     except (TypeError, ValueError, IndexError):
         return None
+
+
+_DEPTH = threading.local()
+
+
+@contextlib.contextmanager
+def shifted_seeds(keras, offset):
+    """Every explicit seed given to a Keras initializer or layer (``seed=``), shifted by
+    ``offset`` for the time being: with the framework's own seeds shifted too (the
+    worker does that), a run draws from another random stream and computes the same.
+    Initializers that call a parent's constructor shift once (the outermost call)."""
+    patched = []
+    for module in (getattr(keras, "initializers", None), getattr(keras, "layers", None)):
+        for name in dir(module) if module is not None else ():
+            cls = getattr(module, name, None)
+            if not isinstance(cls, type) or "__init__" not in cls.__dict__:
+                continue
+            original = cls.__dict__["__init__"]
+            try:
+                signature = inspect.signature(original)
+            except (TypeError, ValueError):
+                continue
+            if "seed" not in signature.parameters:
+                continue
+            cls.__init__ = _shifting(original, signature, offset)
+            patched.append((cls, original))
+    try:
+        yield
+    finally:
+        for cls, original in patched:
+            cls.__init__ = original
+
+
+def _shifting(original, signature, offset):
+    def __init__(self, *args, **kwargs):
+        depth = getattr(_DEPTH, "value", 0)
+        if depth == 0:
+            try:
+                bound = signature.bind(self, *args, **kwargs)
+            except TypeError:
+                bound = None
+            if bound is not None and isinstance(bound.arguments.get("seed"), int) \
+                    and not isinstance(bound.arguments.get("seed"), bool):
+                bound.arguments["seed"] = bound.arguments["seed"] + offset
+                args, kwargs = bound.args[1:], bound.kwargs
+        _DEPTH.value = depth + 1
+        try:
+            original(self, *args, **kwargs)
+        finally:
+            _DEPTH.value = depth
+
+    return __init__

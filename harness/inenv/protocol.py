@@ -21,12 +21,13 @@ Job (all keys required unless marked):
                                  golden values, with round-off members where they differ
                     "repeat"     plain runs for the determinism check (runs each)
                     "envelope"   round-off members only, measured against "reference"
+                    "stream"     members with every seed shifted, measured against "reference"
                     "transplant" runs started from another environment's initial weights
         variants    [name, ...] or null for every variant
         runs        (repeat) runs per variant, default 1
         golden      (run, optional) {variant: observables} to check bit for bit
-        reference   (envelope) {variant: observables} the members are measured against
-        members     (run, envelope) round-off members where a difference needs them, default 0
+        reference   (envelope, stream) {variant: observables} the members are measured against
+        members     (run, envelope, stream) members where a difference needs them, default 0
         state_dir   (run, optional) where the initial weights are saved
         transplant  (transplant) {"source": env id, "states": {variant: [npz path, ...]}}
         reverse     (optional) variants in reverse order
@@ -37,7 +38,7 @@ variant_done, variant_error, case_end, done (see harness.inenv.worker).
 
 PROTOCOL = 2
 
-MODES = ("run", "repeat", "envelope", "transplant")
+MODES = ("run", "repeat", "envelope", "stream", "transplant")
 MAX_OBSERVABLE_VALUES = 1000000  # per observable; harness.core.documents.MAX_VALUES
 EVENT_TYPES = ("ready", "framework_error", "case_start", "case_declared", "case_error", "run_start",
                "variant_done", "variant_error", "case_end", "done")

@@ -19,7 +19,7 @@ import time
 import traceback
 
 from harness.inenv import determinism, fingerprint, protocol
-from harness.inenv.probe import Probe, safe_part
+from harness.inenv.probe import Probe, safe_part, shifted_seeds
 
 DEFAULT_SEEDS = {"numpy": 1, "python": 2, "framework": 3}
 TRACEBACK_LINES = 12
@@ -234,6 +234,25 @@ def _members(fw, module, seeds, params, reference, count, channel, case, variant
             "every training step", "values": envelope(reference, runs), "seconds": time.time() - started}
 
 
+def _stream(fw, module, seeds, params, reference, count, channel, case, variant):
+    """``count`` runs with every seed shifted (the framework's, numpy's, Python's and
+    every explicit ``seed=`` of a Keras initializer or layer): how far another random
+    stream moves each value, around ``reference``."""
+    started, runs = time.time(), []
+    for offset in range(1, count + 1):
+        channel.send("run_start", case=case, variant=variant, what="stream member %d" % offset)
+        workdir = tempfile.mkdtemp(prefix="harness-")
+        shifted = dict((k, v + 1000 * offset) for k, v in seeds.items())
+        try:
+            with shifted_seeds(fw.keras, 1000 * offset):
+                runs.append(run_once(fw, module, shifted, params, workdir))
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return {"members": count, "perturbation": "every seed shifted by 1000 per member (framework, numpy, Python, "
+            "and the seed= of Keras initializers and layers)", "values": envelope(reference, runs),
+            "seconds": time.time() - started}
+
+
 def _starts(probe):
     """The state training starts from, per created model, as the host keys it."""
     report = probe.report()
@@ -312,12 +331,13 @@ def _run_variant(channel, fw, task, case, module, seeds, variant, params):
                 again.append(differing(observables, run_once(fw, module, seeds, params, workdir)))
             done.update(observables=observables, repeats=len(again),
                         nondeterministic=sorted({n for diff in again for n in diff}))
-        elif mode == "envelope":
+        elif mode in ("envelope", "stream"):
             reference = (task.get("reference") or {}).get(variant)
             if reference is None:
                 raise ValueError("no reference values for %s/%s" % (case, variant))
-            done["envelope"] = _members(fw, module, seeds, params, reference, int(task.get("members") or 1),
-                                        channel, case, variant)
+            gather = _members if mode == "envelope" else _stream
+            done[mode] = gather(fw, module, seeds, params, reference, int(task.get("members") or 1), channel, case,
+                                variant)
         elif mode == "transplant":
             spec = task["transplant"]
             probe = Probe(fw, transplant=(spec.get("states") or {}).get(variant) or [],

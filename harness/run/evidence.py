@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable
 
 from harness.check import edges as edges_module
+from harness.check import roundoff
 from harness.check.causes import starting_key
 from harness.check.verdicts import compare_case
 from harness.core import store
@@ -39,6 +40,12 @@ class EnvTasks:
     env: str
     tasks: list[dict] = dataclasses.field(default_factory=list)
     reasons: list[str] = dataclasses.field(default_factory=list)
+
+
+def _within_ulps(before: VariantResult, after: VariantResult) -> bool:
+    """Whether every value of two runs is within a few ULPs (no evidence needed for that)."""
+    zero = Envelope(0, "none", {n: [0.0] * len(o.values) for n, o in after.observables.items() if o.kind.numeric})
+    return roundoff.judge(before.observables, after.observables, zero, use_tolerance=False).explained
 
 
 def _state_files(results_dir: str, v: VariantResult) -> list[str]:
@@ -59,6 +66,7 @@ def plan(results: dict[str, Results], pairs: list[edges_module.Edge], results_di
                     envelopes.setdefault((case, name, starting_key(v)), env)
     wanted: dict[tuple[str, str, str, str | None], None] = {}  # (env, case, variant, start)
     transplants: dict[tuple[str, str, str], dict] = {}
+    streams: dict[tuple[str, str, str], None] = {}  # (env, case, variant): values drawn without a model
     for edge in pairs:
         before, after = results[edge.before], results[edge.after]
         for case in after.cases:
@@ -86,15 +94,19 @@ def plan(results: dict[str, Results], pairs: list[edges_module.Edge], results_di
                     if start is not None and (case, variant, start) not in envelopes:
                         wanted[(env, case, variant, start)] = None
                         envelopes[(case, variant, start)] = env
-    for (env, case, variant, _), _ in wanted.items():
-        reference = {n: o.to_json() for n, o in results[env].cases[case].variants[variant].observables.items()}
-        tasks = needed.setdefault(env, EnvTasks(env)).tasks
-        task: dict | None = next((t for t in tasks if t["mode"] == "envelope" and t["case"] == case), None)
-        if task is None:
-            task = {"case": case, "mode": "envelope", "variants": [], "reference": {}, "members": members}
-            tasks.append(task)
-        task["variants"].append(variant)
-        task["reference"][variant] = reference
+                if start_a is None and start_b is None and (a.evidence is None or a.evidence.stream is None) \
+                        and not _within_ulps(b, a):
+                    streams[(edge.after, case, variant)] = None
+    for mode, keys in (("envelope", [(e, c, v) for e, c, v, _ in wanted]), ("stream", list(streams))):
+        for env, case, variant in keys:
+            reference = {n: o.to_json() for n, o in results[env].cases[case].variants[variant].observables.items()}
+            tasks = needed.setdefault(env, EnvTasks(env)).tasks
+            task: dict | None = next((t for t in tasks if t["mode"] == mode and t["case"] == case), None)
+            if task is None:
+                task = {"case": case, "mode": mode, "variants": [], "reference": {}, "members": members}
+                tasks.append(task)
+            task["variants"].append(variant)
+            task["reference"][variant] = reference
     for (env, _, _), moved in transplants.items():
         needed.setdefault(env, EnvTasks(env)).tasks.append(moved)
     return needed
@@ -132,8 +144,9 @@ def gather(specs: list[envs.EnvSpec], options: RunOptions, reference: str | None
             open(log, "w").close()
             cases = selected_cases(dataclasses.replace(options, only=()))
             run = Supervisor(spec, python, options, log, work.tasks, cases, {}).run()
-            kept = _merge(options.results_dir, env, run.envelopes, run.transplants)
-            line = (f"{env}: {len(run.envelopes)} envelope(s), {len(run.transplants)} transplant run(s)"
+            kept = _merge(options.results_dir, env, run.envelopes, run.transplants, run.streams)
+            line = (f"{env}: {len(run.envelopes)} envelope(s), {len(run.transplants)} transplant run(s), "
+                    f"{len(run.streams)} stream envelope(s)"
                     + ("" if kept else " (results changed meanwhile: not merged)"))
         with lock:
             lines.append(line)
@@ -145,13 +158,13 @@ def gather(specs: list[envs.EnvSpec], options: RunOptions, reference: str | None
 
 
 def _merge(results_dir: str, env: str, envelopes: dict[tuple[str, str], Envelope],
-           transplants: dict[tuple[str, str], Transplant]) -> bool:
+           transplants: dict[tuple[str, str], Transplant], streams: dict[tuple[str, str], Envelope]) -> bool:
     """Put the evidence into results/<env>.json under its lock (read again inside it)."""
     path = store.document_path(results_dir, env)
     with store.exclusive(path):
         doc = store.read_results(path)
         cases = dict(doc.cases)
-        for (case, variant) in set(envelopes) | set(transplants):
+        for (case, variant) in set(envelopes) | set(transplants) | set(streams):
             entry = cases.get(case)
             if entry is None or variant not in entry.variants:
                 continue
@@ -159,6 +172,8 @@ def _merge(results_dir: str, env: str, envelopes: dict[tuple[str, str], Envelope
             evidence = v.evidence or Evidence()
             if (case, variant) in envelopes:
                 evidence = dataclasses.replace(evidence, envelope=envelopes[(case, variant)])
+            if (case, variant) in streams:
+                evidence = dataclasses.replace(evidence, stream=streams[(case, variant)])
             if (case, variant) in transplants:
                 t = transplants[(case, variant)]
                 evidence = dataclasses.replace(evidence, transplants={**evidence.transplants, t.source: t})

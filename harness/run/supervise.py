@@ -66,6 +66,7 @@ class WorkerRun:
     results: Results
     golden_match: dict[tuple[str, str], bool] = dataclasses.field(default_factory=dict)
     envelopes: dict[tuple[str, str], Envelope] = dataclasses.field(default_factory=dict)
+    streams: dict[tuple[str, str], Envelope] = dataclasses.field(default_factory=dict)
     transplants: dict[tuple[str, str], documents.Transplant] = dataclasses.field(default_factory=dict)
 
 
@@ -325,7 +326,7 @@ class Supervisor:
         case, variant = str(event.get("case")), str(event.get("variant"))
         entry = self.doc["cases"].setdefault(case, self._case_entry(case))
         if event["event"] == "variant_error":
-            if event.get("mode") in ("transplant", "envelope"):  # evidence that failed: said where it is used
+            if event.get("mode") in ("transplant", "envelope", "stream"):  # failed evidence: said where it is used
                 error = RunError.from_json(Where(f"{case}/{variant}"), event.get("error") or {})
                 if event.get("mode") == "transplant":
                     self.out.transplants[(case, variant)] = documents.Transplant(
@@ -346,6 +347,9 @@ class Supervisor:
         mode = event.get("mode")
         if mode == "envelope":
             self.out.envelopes[key] = Envelope.from_json(where.at("envelope"), event.get("envelope"))
+            return
+        if mode == "stream":
+            self.out.streams[key] = Envelope.from_json(where.at("stream"), event.get("stream"))
             return
         observables = documents.observables_from_json(where, event.get("observables"))
         probe = Probe.from_json(where.at("probe"), event["probe"]) if event.get("probe") is not None else None
