@@ -194,7 +194,7 @@ class ModelTrace:
     layers: tuple[str, ...]
     shapes: tuple[tuple[tuple[int, ...], ...], ...]
     initial: tuple[LayerState, ...]  # as created
-    start: tuple[LayerState, ...] | None = None  # right before the first training step (None: never trained)
+    start: tuple[LayerState, ...] | None = None  # at its first training step or forward pass (None: neither)
     steps: tuple[Step, ...] = ()
     outputs: tuple[tuple[int, str], ...] = ()  # (steps made so far, digest of a k.predict's outputs)
     draws: tuple[str, ...] = ()

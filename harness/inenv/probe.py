@@ -104,7 +104,7 @@ class Probe(object):
             self._perturb(model)
         layers = self.fw.weighted_layers(model)
         record["layers"] = [label for label, _ in layers]
-        record["shapes"] = [[list(np.shape(w)) for w in layer.weights] for _, layer in layers]
+        record["shapes"] = [[_dims(w) for w in layer.weights] for _, layer in layers]
         record["draws"] = self._random_layers(model)
         if self.record:
             record["initial"] = self._state(model)
@@ -112,8 +112,9 @@ class Probe(object):
             record["state_file"] = self._save(model, built)
 
     def starting(self, model):
-        """Right before the first training step of ``model``: the weights training starts
-        from (a case may set them after creating the model, from numpy say)."""
+        """Right before the first training step of ``model`` (or its first forward pass, if
+        that comes first): the weights it starts from, which a case may have set after
+        creating the model (from numpy, say)."""
         self.seen(model)
         position = self._index.get(id(model))
         if position is None or not self.record or self.models[position][1]["start"] is not None:
@@ -127,6 +128,8 @@ class Probe(object):
         if position is None or not self.record:
             return
         record = self.models[position][1]
+        if record["start"] is None:  # a model used before (or without) training starts from this
+            record["start"] = self._state(model)
         record["outputs"].append([len(record["steps"]), digest([np.asarray(outputs)])])
 
     def stepped(self, model, loss=None):
@@ -226,6 +229,13 @@ class Probe(object):
             if any(key in name for key in RANDOM_LAYERS):
                 found.append("%s (%s)" % (name, layer.name))
         return found
+
+
+def _dims(variable):
+    """A variable's shape as plain ints (TF 1's shapes are Dimension objects)."""
+    shape = getattr(variable, "shape", ())
+    dims = shape.as_list() if hasattr(shape, "as_list") else list(shape)
+    return [int(d) if d is not None else -1 for d in dims]
 
 
 def _number(value):

@@ -33,7 +33,8 @@ class Channel(object):
     def send(self, event, **fields):
         fields["event"] = event
         fields["time"] = time.time()
-        self._fh.write(json.dumps(fields) + "\n")
+        line = json.dumps(fields) + "\n"  # encoded first: a failure writes nothing half-way
+        self._fh.write(line)
         self._fh.flush()
 
 
@@ -352,7 +353,11 @@ def _run_variant(channel, fw, task, case, module, seeds, variant, params):
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     done["seconds"] = time.time() - started
-    channel.send("variant_done", **done)
+    try:
+        channel.send("variant_done", **done)
+    except (TypeError, ValueError) as exc:  # something the runner recorded is not JSON: a bug, said here
+        channel.send("variant_error", case=case, variant=variant, mode=mode, error=error_info(exc),
+                     seconds=time.time() - started)
 
 
 def main(argv=None):
