@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 
+from harness.check import fingerprints
 from harness.check.evaluate import Evaluation
 from harness.check.verdicts import Verdict
 from harness.core.status import Check, Outcome, Status
@@ -64,30 +65,38 @@ def _unrecorded_note(facts: Iterable[str]) -> str:
     return f" (and the facts {' and '.join(sides)} {'does' if len(sides) == 1 else 'do'} not record)"
 
 
+def _is_package_change(change: str) -> bool:
+    """"tensorflow-cpu 2.13.0 → 2.14.0", "+ keras 3.0.5", "- h5py 2.9.0" (as
+    harness.check.fingerprints.package_changes writes them), not a machine fact."""
+    words = change.split(" ")
+    if len(words) == 3 and words[0] in ("+", "-"):
+        return True
+    return len(words) == 4 and words[2] == "→" and words[0] in fingerprints.KEY_PACKAGES
+
+
+def _change_words(packages: Sequence[str], machine: Sequence[str]) -> str:
+    recorded = [m for m in machine if not _unrecorded(m)]
+    parts = []
+    if packages:
+        parts.append(("package change: " if len(packages) == 1 else "package changes: ") + ", ".join(packages))
+    if recorded:
+        parts.append("another machine: " + ", ".join(recorded))
+    elif machine:
+        parts.append("perhaps another machine")
+    return ("; ".join(parts) or "nothing recorded changed since blessing") + _unrecorded_note(machine)
+
+
 def cause_words(v: Verdict) -> str:
-    """The cause of a verdict in words, short: the machine or package differences (the
+    """The cause of a verdict in words, short: the package and machine differences (the
     facts a fingerprint does not record are mentioned, not listed), or the edge."""
     cause = v.cause or {}
     if isinstance(cause.get("machine"), list):  # a golden difference judged by round-off
-        packages = [str(p) for p in cause.get("packages") or []]
-        machine = [str(m) for m in cause["machine"]]
-        recorded = [m for m in machine if not _unrecorded(m)]
-        parts = []
-        if packages:
-            parts.append("packages " + ", ".join(packages))
-        if recorded:
-            parts.append("another machine: " + ", ".join(recorded))
-        elif machine:
-            parts.append("perhaps another machine")
-        return ("; ".join(parts) or "nothing recorded changed since blessing") + _unrecorded_note(machine)
+        return _change_words([str(p) for p in cause.get("packages") or []], [str(m) for m in cause["machine"]])
     if v.check.drift:
         return f"{v.against} → {v.env}"
-    changes = [str(p) for p in v.packages]
-    recorded = [c for c in changes if not _unrecorded(c)]
-    if not changes:
-        return "nothing recorded changed since blessing"
-    return ("since blessing: " + ", ".join(recorded) if recorded else "perhaps another machine") \
-        + _unrecorded_note(changes)
+    changes = [str(p) for p in v.packages]  # a golden verdict: the key packages, then the machine
+    return _change_words([c for c in changes if _is_package_change(c)],
+                         [c for c in changes if not _is_package_change(c)])
 
 
 def cause_facts(v: Verdict) -> tuple[str, ...]:
