@@ -286,7 +286,8 @@ class EdgeRow:
 
     @property
     def packages(self) -> tuple[str, ...]:
-        return next(iter(self.verdicts.values())).packages if self.verdicts else ()
+        """What differs between the two environments (every verdict of an edge carries it)."""
+        return next((v.packages for v in self.verdicts.values() if v.packages), ())
 
     @property
     def tally(self) -> str:

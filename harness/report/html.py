@@ -153,7 +153,7 @@ def _diff_table(v: Verdict) -> str:
     return "".join(out)
 
 
-def _item(v: Verdict, state: str, group: CauseGroup | None = None, mark: str = "") -> str:
+def _item(v: Verdict, state: str, group: CauseGroup | None = None, mark: str = "", packages: bool = True) -> str:
     variant = f"/{v.variant}" if v.variant else ""
     facts = []
     if group is not None:
@@ -165,7 +165,7 @@ def _item(v: Verdict, state: str, group: CauseGroup | None = None, mark: str = "
         facts.append(("first divergence", e(v.divergence.describe())))
     if v.against:
         facts.append(("compared with", e(v.against)))
-    if v.packages or v.check == Check.GOLDEN or v.check.drift:
+    if packages and (v.packages or v.check == Check.GOLDEN or v.check.drift):
         facts.append(("package differences", _packages(v.packages)))
     if v.known:
         link = str(v.known.get("link") or "")
@@ -276,7 +276,7 @@ def _drift(m: ReportModel) -> list[str]:
             out.append(f'<details class="section"{opened}><summary>{e(r.headline)}: {e(r.tally)}</summary>')
             if r.packages:
                 out.append(f'<p class="muted">differences: {_packages(r.packages)}</p>')
-            out += [_item(v, "drift", None, derive.drift_mark(v)) for v in r.changed]
+            out += [_item(v, "drift", None, derive.drift_mark(v), packages=False) for v in r.changed]
             out.append("</details>")
     if m.reference:
         out.append(f"<h3>Against the reference environment {e(m.reference[0].before)}</h3>")
