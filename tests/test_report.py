@@ -300,6 +300,15 @@ def test_summary_json_is_strict_and_versioned(ev, files):
     assert len(data["verdicts"]) == len(ev.verdicts)
     drift = [d for v in data["verdicts"] for d in v["diffs"] if d["max_abs"] == "inf"]
     assert drift, "the loss that became inf is reported as the string 'inf'"
+    assert {d["variant"] for v in data["verdicts"] for d in v["diffs"]} >= {HOSTILE_VARIANT, "b"}
+    golden = next(v for v in data["verdicts"] if v["check"] == "golden" and v["outcome"] == "regression")
+    assert golden["cause"]["kind"] == "unknown" and golden["cause"]["mark"] == "?"
+    assert [g["key"] for g in data["causes"]] == [golden["cause"]["key"], f"unknown: {OLD} → {NEW}",
+                                                  f"unknown: {NEW} → {KERAS3}"]
+    assert [(r["check"], r["marks"]) for r in data["drift_map"]] == [
+        ("drift:previous", {HOSTILE_CASE: "?"}), ("drift:migration", {HOSTILE_CASE: "?"})]
+    assert [(r["after"], r["marks"]) for r in data["reference"]] == [(OLD, {HOSTILE_CASE: "D"}),
+                                                                     (KERAS3, {HOSTILE_CASE: "D"})]
 
 
 # -- writing ----------------------------------------------------------------------------------
