@@ -83,7 +83,8 @@ def test_index_renders_with_its_sections_and_no_markup_from_strings(chromium, in
     assert done.returncode == 0, done.stderr[-2000:]
     assert _page_errors(done.stderr) == []
     dom = lxml_html.fromstring(done.stdout)
-    assert [s.get("id") for s in dom.xpath("//section")] == ["grid", "flagged", "cases", "claims", "environments"]
+    assert [s.get("id") for s in dom.xpath("//section")] == ["causes", "grid", "flagged", "drift", "cases", "claims",
+                                                             "environments"]
     assert dom.xpath("//script") == [] and dom.xpath("//b[not(parent::figcaption)]") == []
     assert dom.xpath("//i[not(@class)]") == []
     assert dom.xpath("//table[@class='grid']/thead//th")[1].text_content() == HOSTILE_CASE

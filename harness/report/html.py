@@ -1,8 +1,12 @@
 """index.html: one self-contained page (no script, no network: the plots are data: URIs
 and a Content-Security-Policy forbids loading anything else).
 
-Reading order: the verdict and its counts; the case × environment grid; the flagged
-items; per case, its plots and final values; the claims; the environments.
+Reading order: the verdict and its counts; the causes several verdicts share (one
+item each, round-off passes included); the case × environment grid; the flagged
+items (each pointing at its shared cause); the drift map (a mark per cross-version
+comparison and case for its classification, each changed case with its sentence,
+and the comparison with the reference); per case, its plots and final values; the
+claims; the environments.
 Every string from results, case names or package strings goes through
 ``escape.html_text``.
 """
@@ -14,8 +18,8 @@ import re
 
 from harness.check.verdicts import Verdict
 from harness.core.status import Check, Outcome
-from harness.report import escape, model, plots
-from harness.report.model import Cell, ReportModel
+from harness.report import derive, escape, model, plots
+from harness.report.model import CauseGroup, Cell, EdgeRow, ReportModel
 
 e = escape.html_text
 
@@ -83,6 +87,11 @@ figcaption { font-size: 12.5px; color: var(--muted); }
 .strip .holds { background: #40c057; } .strip .fails { background: #e03131; } .strip .unmeasured { background: #ced4da; }
 .scroll { overflow-x: auto; max-width: 100%; }
 td.num { text-align: right; font-family: ui-monospace, monospace; }
+table.drift td.m { text-align: center; font-family: ui-monospace, monospace; font-weight: 700; min-width: 28px; }
+.m-same { background: #d3f9d8; } .m-r { background: #e7f5ff; } .m-s { background: #fff3bf; }
+.m-c { background: #ffc9c9; } .m-q { background: #dee2e6; } .m-none { background: #f1f3f5; color: var(--muted); }
+.m-close { background: #e7f5ff; } .m-beyond { background: #ffe8cc; }
+.item.s-pass { border-color: #2f9e44; } .item.s-cause { border-color: #1c7ed6; }
 """
 
 
@@ -98,7 +107,9 @@ def _cell_html(cell: Cell) -> str:
 def _grid(m: ReportModel) -> list[str]:
     out = ['<section id="grid"><h2>Cases × environments</h2>',
            ('<p class="muted">Golden comparison mark: = identical, ~ close (bits differ, within tolerance), '
-            'D drift, ? missing, E error. The colour is the worst verdict of the cell; hover for the sentences.</p>'),
+            'r round-off (bits moved by a machine difference, explained by round-off), D drift, ? missing, '
+            'E error; "Δ prev" carries the drift map\'s mark. The colour is the worst verdict of the cell; '
+            'hover for the sentences.</p>'),
            '<div class="scroll"><table class="grid"><thead><tr><th>environment</th>']
     out += [f'<th><a href="#case-{i}">{e(case)}</a></th>' for i, case in enumerate(m.cases)]
     out.append("</tr></thead><tbody>")
@@ -142,14 +153,19 @@ def _diff_table(v: Verdict) -> str:
     return "".join(out)
 
 
-def _item(v: Verdict, state: str) -> str:
+def _item(v: Verdict, state: str, group: CauseGroup | None = None, mark: str = "", packages: bool = True) -> str:
     variant = f"/{v.variant}" if v.variant else ""
     facts = []
+    if group is not None:
+        facts.append(("shared cause", (f'<a href="#cause-{group.index}">#{group.index + 1}</a> '
+                      f"{e(group.headline)}: {e(group.words)}")))
+    if v.check.drift and v.cause:
+        facts.append(("cause", f'<span class="mark">{e(mark)}</span>{e(derive.drift_kind(v))}'))
     if v.divergence is not None:
         facts.append(("first divergence", e(v.divergence.describe())))
     if v.against:
         facts.append(("compared with", e(v.against)))
-    if v.packages or v.check == Check.GOLDEN or v.check.drift:
+    if packages and (v.packages or v.check == Check.GOLDEN or v.check.drift):
         facts.append(("package differences", _packages(v.packages)))
     if v.known:
         link = str(v.known.get("link") or "")
@@ -168,21 +184,22 @@ def _item(v: Verdict, state: str) -> str:
     if table:
         out.append(f'<details><summary>sizes per observable</summary><div class="scroll">{table}</div></details>')
     if v.details:
-        out.append(f"<details><summary>details</summary><pre>{e(v.details)}</pre></details>")
+        summary = "what moved, where they part" if v.cause else "details"
+        out.append(f"<details><summary>{summary}</summary><pre>{e(v.details)}</pre></details>")
     out.append("</article>")
     return "".join(out)
 
 
 def _flagged(m: ReportModel) -> list[str]:
     out = ['<section id="flagged"><h2>Flagged items</h2>']
-    if not (m.sections or m.missing or m.drift):
+    if not (m.sections or m.missing):
         out.append("<p>Nothing is flagged: every check passed.</p>")
     state_of = {Outcome.REGRESSION: "regression", Outcome.ERROR: "error", Outcome.NONDETERMINISTIC: "nondeterministic",
                 Outcome.KNOWN: "known", Outcome.FIXED: "fixed", Outcome.STALE: "known"}
     for section in m.sections:
         out.append(f'<details class="section"{" open" if section.expanded else ""}>'
                    f"<summary>{e(section.title)}: {len(section.items)}</summary>")
-        out += [_item(v, state_of.get(section.outcome, "pass")) for v in section.items]
+        out += [_item(v, state_of.get(section.outcome, "pass"), m.shared_cause(v)) for v in section.items]
         out.append("</details>")
     if m.missing:
         total = sum(len(g.envs) for g in m.missing)
@@ -192,11 +209,85 @@ def _flagged(m: ReportModel) -> list[str]:
                        f"{len(group.envs)} environment(s)</h4><p>{_packages(group.envs)}</p>"
                        f"<p>Check the results, then bless them: <code>{e(group.command)}</code></p></article>")
         out.append("</details>")
-    if m.drift:
-        out.append(f'<details class="section"{" open" if len(m.drift) <= 6 else ""}><summary>CROSS-VERSION DRIFT '
-                   f"(information; --fail-on-drift makes it fail): {len(m.drift)}</summary>")
-        out += [_item(v, "drift") for v in m.drift]
-        out.append("</details>")
+    out.append("</section>")
+    return out
+
+
+def _causes(m: ReportModel) -> list[str]:
+    out = ['<section id="causes"><h2>Shared causes</h2>']
+    shown = m.shown_causes
+    if not shown:
+        out.append('<p class="muted">No cause is shared by several verdicts, and no verdict passed by round-off.</p>'
+                   "</section>")
+        return out
+    out.append('<p class="muted">Verdicts that share one cause (the same machine difference since blessing, the '
+               "same package change) are one item here; round-off verdicts are passes. Regressions are also "
+               'listed one by one under <a href="#flagged">flagged items</a>.</p>')
+    for g in shown:
+        state = "regression" if g.severe else ("pass" if g.kind == "round-off" else "cause")
+        members = "".join(f"<li>{e(v.env)} · {e(v.case)}{e('/' + v.variant if v.variant else '')} · "
+                          f'<span class="mono">{e(v.check_id)}</span> <span class="badge">{e(v.status.value)}</span>'
+                          f"</li>" for v in g.verdicts)
+        facts = [("environments", _packages(g.envs)), ("cases", _packages(g.cases)),
+                 ("outcomes", e(g.outcome_words))]
+        out.append(f'<article class="item s-{state}" id="cause-{g.index}"><h4>#{g.index + 1} '
+                   f'<span class="badge">{e(g.kind)}</span> {e(g.words)}</h4><p>{e(g.summary)}</p>'
+                   '<dl class="facts">' + "".join(f"<dt>{k}</dt><dd>{val}</dd>" for k, val in facts) + "</dl>"
+                   + (f"<details><summary>every difference ({len(g.facts)})</summary>{_packages(g.facts)}</details>"
+                      if g.facts else "")
+                   + f"<details><summary>the {len(g.verdicts)} verdict(s)</summary><ul>{members}</ul></details>"
+                   + "</article>")
+    out.append("</section>")
+    return out
+
+
+_MARK_CLASS = {"=": "same", "r": "r", "s": "s", "c": "c", "?": "q", "-": "none", "~": "close", "D": "beyond",
+               "E": "q"}
+
+
+def _mark_cell(row: EdgeRow, case: str) -> str:
+    mark = row.mark(case)
+    v = row.verdicts.get(case)
+    title = f"{row.label} · {case}: " + (f"{derive.drift_kind(v)}. {v.message}" if v is not None else "not compared")
+    return f'<td class="m m-{_MARK_CLASS.get(mark, "q")}" title="{e(title)}">{e(mark)}</td>'
+
+
+def _drift(m: ReportModel) -> list[str]:
+    out = ['<section id="drift"><h2>Cross-version drift</h2>']
+    if not m.drift_map and not m.reference:
+        out.append('<p class="muted">No two environments with results were compared.</p></section>')
+        return out
+    if m.drift_map:
+        out.append('<p class="muted">Each row compares two environments: the previous version in a lineage, a '
+                   "migration users make (TF 2.15 to 2.16, tf.keras to standalone Keras, TensorFlow to JAX), or the "
+                   "pair asked for with --between. Mark: "
+                   + ", ".join(f"{e(k)} {e(w)}" for k, w in derive.DRIFT_MARKS.items())
+                   + ". Information: --fail-on-drift makes drift fail the run.</p>")
+        out.append('<div class="scroll"><table class="drift"><thead><tr><th>comparison</th><th>check</th>'
+                   + "".join(f"<th>{e(c)}</th>" for c in m.cases) + "</tr></thead><tbody>")
+        for r in m.drift_map:
+            out.append(f'<tr><th class="env">{e(r.label)}</th><td>{e(r.check_word)}</td>'
+                       + "".join(_mark_cell(r, c) for c in m.cases) + "</tr>")
+        out.append("</tbody></table></div>")
+        for r in derive.important_first(m.drift_map):
+            if not r.changed:
+                continue
+            opened = " open" if r.check != Check.DRIFT_PREVIOUS or len(m.drift_map) <= 6 else ""
+            out.append(f'<details class="section"{opened}><summary>{e(r.headline)}: {e(r.tally)}</summary>')
+            if r.packages:
+                out.append(f'<p class="muted">differences: {_packages(r.packages)}</p>')
+            out += [_item(v, "drift", None, derive.drift_mark(v), packages=False) for v in r.changed]
+            out.append("</details>")
+    if m.reference:
+        out.append(f"<h3>Against the reference environment {e(m.reference[0].before)}</h3>")
+        out.append('<p class="muted">Not classified (information). Mark: '
+                   + ", ".join(f"{e(k)} {e(w)}" for k, w in derive.REFERENCE_MARKS.items()) + ".</p>")
+        out.append('<div class="scroll"><table class="drift"><thead><tr><th>environment</th>'
+                   + "".join(f"<th>{e(c)}</th>" for c in m.cases) + "</tr></thead><tbody>")
+        for r in m.reference:
+            out.append(f'<tr><th class="env">{e(r.after)}</th>' + "".join(_mark_cell(r, c) for c in m.cases)
+                       + "</tr>")
+        out.append("</tbody></table></div>")
     out.append("</section>")
     return out
 
@@ -310,8 +401,9 @@ def _header(m: ReportModel) -> list[str]:
             f"<code>{e(ev.options.golden_dir)}</code>, reference environment <code>{e(ev.options.reference)}</code>"
             f" · written {e(stamp)}</p>")]
     out += [f'<p class="item s-error">{e(p)}</p>' for p in ev.problems]
-    out.append('<nav><a href="#grid">grid</a><a href="#flagged">flagged items</a><a href="#cases">cases</a>'
-               '<a href="#claims">claims</a><a href="#environments">environments</a></nav></header>')
+    out.append('<nav><a href="#causes">shared causes</a><a href="#grid">grid</a><a href="#flagged">flagged items</a>'
+               '<a href="#drift">drift map</a><a href="#cases">cases</a><a href="#claims">claims</a>'
+               '<a href="#environments">environments</a></nav></header>')
     return out
 
 
@@ -320,6 +412,6 @@ def render(m: ReportModel) -> str:
              f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
              '<meta name="viewport" content="width=device-width, initial-scale=1">',
              f"<title>tfrepro report: {e(m.verdict)}</title><style>{CSS}</style></head><body><main>"]
-    parts += _header(m) + _grid(m) + _flagged(m) + _cases(m) + _claims(m) + _environments(m)
+    parts += _header(m) + _causes(m) + _grid(m) + _flagged(m) + _drift(m) + _cases(m) + _claims(m) + _environments(m)
     parts.append("</main></body></html>")
     return "\n".join(parts)

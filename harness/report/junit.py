@@ -6,7 +6,8 @@ One testsuite per environment. A verdict that fails the run is a ``failure``
 (infrastructure), carrying its one-sentence explanation; a known failure, a stale
 entry or an environment that was not run is ``skipped``; information (claims,
 cross-version drift) passes, with its sentence in ``system-out`` when it is not a
-plain agreement.
+plain agreement. A round-off verdict (bits moved on another machine, explained by
+round-off) passes too, its sentence and cause in ``system-out``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import xml.etree.ElementTree as ET
 from harness.check.evaluate import Evaluation
 from harness.check.verdicts import Verdict
 from harness.core.status import Check, Outcome, Status
+from harness.report import derive
 from harness.report.escape import xml_text
 
 FAILURE_TYPES = {Outcome.REGRESSION: "regression", Outcome.MISSING: "missing-golden",
@@ -37,6 +39,8 @@ def _body(v: Verdict) -> str:
     lines = [v.message]
     if v.divergence is not None:
         lines.append(f"first divergence: {v.divergence.describe()}")
+    if v.cause:
+        lines.append(f"cause: {v.cause.get('kind') or 'unknown'}: {derive.cause_words(v)}")
     if v.packages:
         lines.append("package differences: " + ", ".join(v.packages))
     lines += [d.describe() for d in v.diffs if d.status not in (Status.IDENTICAL,)][:8]
@@ -61,7 +65,8 @@ def _testcase(suite: ET.Element, v: Verdict, seconds: float) -> str:
                                                          + (f" ({reason})" if reason and reason not in v.message else "")))
         return "skipped"
     if v.status not in (Status.IDENTICAL, Status.CLOSE):
-        ET.SubElement(case, "system-out").text = xml_text(v.message)
+        said = v.message + (f"\ncause: {v.cause.get('kind') or 'unknown'}: {derive.cause_words(v)}" if v.cause else "")
+        ET.SubElement(case, "system-out").text = xml_text(said)
     return "passed"
 
 

@@ -8,6 +8,7 @@ version order.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import shlex
 
 from harness.check import fingerprints
@@ -16,7 +17,10 @@ from harness.check.verdicts import Verdict
 from harness.core.documents import Kind, Observable, VariantResult
 from harness.core.status import Check, Outcome, Status
 from harness.matrix import envs
-from harness.report import text
+from harness.report import derive, text
+from harness.report.derive import CauseGroup, ClaimRow, EdgeRow
+
+__all__ = ["CauseGroup", "ClaimRow", "EdgeRow", "ReportModel", "build"]
 
 LINEAGE_TITLES = {
     envs.BUNDLED: "TensorFlow with its bundled tf.keras (Keras 2)",
@@ -78,17 +82,6 @@ class MissingGroup:
 
 
 @dataclasses.dataclass(frozen=True)
-class ClaimRow:
-    case: str
-    name: str
-    text: str
-    per_env: tuple[tuple[str, str, str], ...]  # (env, "holds" | "fails" | "unmeasured", message)
-
-    def envs_where(self, state: str) -> list[str]:
-        return [env for env, s, _ in self.per_env if s == state]
-
-
-@dataclasses.dataclass(frozen=True)
 class ReportModel:
     ev: Evaluation
     verdict: str
@@ -99,8 +92,10 @@ class ReportModel:
     cells: dict[tuple[str, str], Cell]
     sections: tuple[Section, ...]
     missing: tuple[MissingGroup, ...]
-    drift: tuple[Verdict, ...]  # cross-version drift beyond tolerance (information)
     claims: tuple[ClaimRow, ...]
+    causes: tuple[CauseGroup, ...]  # every cause key with its verdicts (derive.cause_groups)
+    drift_map: tuple[EdgeRow, ...]  # drift:previous, drift:migration, drift:between, classified
+    reference: tuple[EdgeRow, ...]  # drift:reference (not classified)
 
     @property
     def cases(self) -> list[str]:
@@ -109,6 +104,21 @@ class ReportModel:
     @property
     def passed(self) -> bool:
         return self.exit_code == 0
+
+    @property
+    def shown_causes(self) -> tuple[CauseGroup, ...]:
+        """The golden causes that get an item: shared by several verdicts, or holding passes."""
+        return tuple(g for g in self.causes if g.shown and not g.drift)
+
+    def shared_cause(self, v: Verdict) -> CauseGroup | None:
+        """The shown cause group ``v`` belongs to, if any."""
+        key = v.cause.get("key") if isinstance(v.cause, dict) else None
+        group = self._by_key.get(str(key)) if key else None
+        return group if group is not None and group.shown and not group.drift else None
+
+    @functools.cached_property
+    def _by_key(self) -> dict[str, CauseGroup]:
+        return {g.key: g for g in self.causes}
 
 
 def lineages(specs: tuple[envs.EnvSpec, ...] | list[envs.EnvSpec]) -> tuple[tuple[str, tuple[envs.EnvSpec, ...]], ...]:
@@ -140,7 +150,7 @@ def _cell(env: str, case: str, verdicts: list[Verdict]) -> Cell:
     if any(v.outcome == Outcome.NONDETERMINISTIC for v in verdicts):
         badges.append("nondet")
     if drift:
-        badges.append("Δ prev")
+        badges.append("Δ prev " + derive.drift_mark(drift[0]))
     flagged = sorted((v for v in verdicts if v.outcome not in (Outcome.PASS, Outcome.INFO)),
                      key=lambda v: CELL_STATES.index(_STATE_OF_OUTCOME.get(v.outcome, "pass")))
     notes = tuple(v.message for v in flagged + drift + claims)
@@ -198,26 +208,6 @@ def _missing(ev: Evaluation) -> tuple[MissingGroup, ...]:
     return tuple(groups)
 
 
-def _claims(ev: Evaluation) -> tuple[ClaimRow, ...]:
-    declared: dict[tuple[str, str], str] = {}
-    for doc in ev.results.values():
-        for case, entry in doc.cases.items():
-            for claim in entry.declaration.claims if entry.declaration is not None else ():
-                declared.setdefault((case, claim.name), claim.text)
-    index = {(v.case, v.name, v.env): v for v in ev.verdicts if v.check == Check.CLAIM}
-    rows = []
-    for (case, name), claim_text in sorted(declared.items()):
-        per_env = []
-        for spec in ev.specs:
-            v = index.get((case, name, spec.id))
-            if v is None:
-                continue
-            state = "unmeasured" if v.status == Status.MISSING else ("holds" if v.status.agrees else "fails")
-            per_env.append((spec.id, state, v.message))
-        rows.append(ClaimRow(case, name, claim_text, tuple(per_env)))
-    return tuple(rows)
-
-
 def build(ev: Evaluation) -> ReportModel:
     by_cell: dict[tuple[str, str], list[Verdict]] = {}
     env_level: dict[str, Verdict] = {}
@@ -241,13 +231,12 @@ def build(ev: Evaluation) -> ReportModel:
         rows.append(_env_row(spec, ev, env_level.get(spec.id), last_with_results.get(spec.lineage)))
         if spec.id in ev.results:
             last_with_results[spec.lineage] = spec.id
-    drift = tuple(v for v in ev.verdicts if v.check == Check.DRIFT_PREVIOUS and v.status == Status.DRIFT
-                  and v.outcome == Outcome.INFO)
     return ReportModel(
         ev=ev, verdict=text.verdict_line(ev), exit_code=ev.exit_code,
         counts={o: len(ev.by_outcome(o)) for o in Outcome}, lineages=lineages(ev.specs),
-        env_rows=tuple(rows), cells=cells, sections=_sections(ev), missing=_missing(ev), drift=drift,
-        claims=_claims(ev),
+        env_rows=tuple(rows), cells=cells, sections=_sections(ev), missing=_missing(ev),
+        claims=derive.claims(ev), causes=derive.cause_groups(ev), drift_map=derive.drift_map(ev),
+        reference=derive.reference_map(ev),
     )
 
 

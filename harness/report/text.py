@@ -1,9 +1,18 @@
-"""The text summary printed at the end of a run: grouped, one sentence per item."""
+"""The text summary printed at the end of a run: grouped, one sentence per item.
+
+Reading order: the golden grid; the causes several verdicts share (one item each,
+round-off passes included, so a machine difference is named once); the flagged
+verdicts by outcome (each pointing at its shared cause); notes; the claims (a mark
+per environment); the drift map (a mark per cross-version comparison and case for
+its classification, then each changed case with its sentence); the comparison with
+the reference environment; the verdict line."""
 
 from __future__ import annotations
 
 from harness.check.evaluate import Evaluation
+from harness.check.verdicts import Verdict
 from harness.core.status import Check, Outcome, Status
+from harness.report import derive
 
 SECTIONS = (
     (Outcome.REGRESSION, "REGRESSIONS (golden drift, broken invariants)"),
@@ -15,14 +24,18 @@ SECTIONS = (
     (Outcome.STALE, "STALE KNOWN-FAILURE ENTRIES"),
 )
 
-MARK = {Status.IDENTICAL: "=", Status.CLOSE: "~", Status.ROUNDOFF: "r", Status.DRIFT: "D", Status.MISSING: "?",
-        Status.ERROR: "E", Status.NONDETERMINISTIC: "N", Status.UNAVAILABLE: "U"}
+MARK = derive.STATUS_MARK
+CLAIM_MARK = {"holds": "+", "fails": "x", "unmeasured": "."}
+
+
+def _numbered(cases: list[str]) -> str:
+    return "  ".join(f"{i + 1}={c}" for i, c in enumerate(cases))
 
 
 def golden_grid(ev: Evaluation) -> list[str]:
     cases = ev.cases
     width = max([len(s.id) for s in ev.specs] + [11])
-    lines = ["golden: " + "  ".join(f"{i + 1}={c}" for i, c in enumerate(cases)),
+    lines = ["golden: " + _numbered(cases),
              f"{'environment':<{width}}  " + "  ".join(f"{i + 1:>2}" for i in range(len(cases)))]
     index = {(v.env, v.case): v for v in ev.verdicts if v.check == Check.GOLDEN}
     env_level = {v.env: v for v in ev.verdicts if v.check == Check.ENVIRONMENT}
@@ -36,26 +49,110 @@ def golden_grid(ev: Evaluation) -> list[str]:
             v = index.get((spec.id, case))
             cells.append(f"{MARK[v.status] if v else '-':>2}")
         lines.append(f"{spec.id:<{width}}  " + "  ".join(cells))
-    lines.append("  = identical  ~ close (bits differ, within tolerance)  r round-off (another machine)  D drift  "
-                 "? missing  E error")
+    lines.append("  = identical  ~ close (bits differ, within tolerance)  r round-off (bits moved by a machine "
+                 "difference, explained by round-off)  D drift  ? missing  E error")
     return lines
 
 
-def drift_lines(ev: Evaluation) -> list[str]:
-    lines = []
-    for v in ev.verdicts:
-        if v.check == Check.DRIFT_PREVIOUS and v.status not in (Status.IDENTICAL,):
-            lines.append(f"  {v.env} vs {v.against} [{v.case}] {v.status.value}: {v.message}")
-            if v.packages:
-                lines.append(f"      packages: {', '.join(v.packages)}")
-    return lines
+def cause_lines(groups: tuple[derive.CauseGroup, ...]) -> list[str]:
+    """One item per cause that several verdicts share (or that holds round-off passes)."""
+    shown = [g for g in groups if g.shown and not g.drift]
+    if not shown:
+        return []
+    total = sum(len(g.verdicts) for g in shown)
+    out = ["", (f"SHARED CAUSES (verdicts with one cause, one item each): {derive.plural(len(shown), 'cause')}, "
+               f"{derive.plural(total, 'verdict')}")]
+    for g in shown:
+        out.append(f"  #{g.index + 1} {g.summary} ({g.outcome_words})")
+        out.append(f"      cause: {g.words}")
+        if len(g.envs) > 1:
+            out.append(f"      environments: {g.env_list}")
+    return out
+
+
+def _shared(v: Verdict, by_key: dict[str, derive.CauseGroup]) -> str:
+    key = (v.cause or {}).get("key") if isinstance(v.cause, dict) else None
+    group = by_key.get(str(key)) if key else None
+    if group is None or not group.shown:
+        return ""
+    return f"      shared cause #{group.index + 1}: {group.headline} ({group.words})"
+
+
+def drift_map_lines(ev: Evaluation, rows: tuple[derive.EdgeRow, ...]) -> list[str]:
+    """The CROSS-VERSION DRIFT part: a mark per edge and case, then the changed cases
+    of each edge with their sentence."""
+    if not rows:
+        return []
+    cases = ev.cases
+    changed = sum(len(r.changed) for r in rows)
+    width = max(len(r.label) for r in rows)
+    out = ["", (f"CROSS-VERSION DRIFT (information; --fail-on-drift makes it fail): "
+               f"{derive.plural(len(rows), 'comparison')}, {changed} changed case(s)"),
+           "drift map: " + _numbered(cases),
+           f"{'':<9} {'comparison':<{width}}  " + "  ".join(f"{i + 1:>2}" for i in range(len(cases)))]
+    for r in rows:
+        out.append(f"{r.check_word:<9} {r.label:<{width}}  " + "  ".join(f"{r.mark(c):>2}" for c in cases))
+    out.append("  " + "  ".join(f"{m} {w}" for m, w in derive.DRIFT_MARKS.items()))
+    for r in rows:
+        if not r.changed:
+            continue
+        out.append("")
+        out.append(f"  {r.headline}: {r.tally}")
+        if r.packages:
+            out.append(f"      packages: {', '.join(r.packages)}")
+        for v in r.changed:
+            out.append(f"    {derive.drift_mark(v)} {v.case}: {derive.edge_sentence(v)}")
+    return out
+
+
+def reference_lines(ev: Evaluation, rows: tuple[derive.EdgeRow, ...]) -> list[str]:
+    """Each environment against the reference: one row of status marks per environment."""
+    if not rows:
+        return []
+    cases = ev.cases
+    reference = rows[0].before
+    width = max([len(r.after) for r in rows] + [11])
+    beyond = sum(1 for r in rows for v in r.changed if v.status == Status.DRIFT)
+    out = ["", (f"REFERENCE DRIFT (against {reference}; information): {beyond} of "
+               f"{sum(len(r.verdicts) for r in rows)} comparisons beyond tolerance"),
+           f"{'environment':<{width}}  " + "  ".join(f"{i + 1:>2}" for i in range(len(cases)))]
+    out += [f"{r.after:<{width}}  " + "  ".join(f"{r.mark(c):>2}" for c in cases) for r in rows]
+    out.append("  " + "  ".join(f"{m} {w}" for m, w in derive.REFERENCE_MARKS.items()))
+    return out
+
+
+def claim_lines(ev: Evaluation, rows: tuple[derive.ClaimRow, ...]) -> list[str]:
+    """Per claim, a mark per environment in the grid's order (a space between lineages),
+    then where it does not hold."""
+    if not rows:
+        return []
+    ran = [s for s in ev.specs if s.id in ev.results]
+    out = ["", (f"CLAIMS (information; --strict-claims makes them fail): {len(rows)}; one mark per environment "
+               "with results, in the grid's order, lineages apart: + holds  x does not hold  . cannot be "
+               "measured  - not run there")]
+    for row in rows:
+        state_of = {env: state for env, state, _ in row.per_env}
+        strip, previous = [], None
+        for spec in ran:
+            if previous is not None and spec.lineage != previous:
+                strip.append(" ")
+            previous = spec.lineage
+            strip.append(CLAIM_MARK[state_of[spec.id]] if spec.id in state_of else "-")
+        fails = row.envs_where("fails")
+        holds = len(row.envs_where("holds"))
+        where = f"; does not hold in {derive.env_span(fails, [s.id for s in ev.specs])}" if fails else ""
+        out.append(f"  {''.join(strip)}  {row.case}: {row.text} ({holds}/{len(row.per_env)} hold{where})")
+    return out
 
 
 def render(ev: Evaluation) -> str:
+    groups = derive.cause_groups(ev)
+    by_key = {g.key: g for g in groups}
     out = []
     for problem in ev.problems:
         out.append(f"! {problem}")
     out += golden_grid(ev)
+    out += cause_lines(groups)
     for outcome, title in SECTIONS:
         items = ev.by_outcome(outcome)
         if not items:
@@ -65,16 +162,17 @@ def render(ev: Evaluation) -> str:
         for v in items:
             variant = f"/{v.variant}" if v.variant else ""
             out.append(f"  [{v.env}] {v.case}{variant} {v.check_id}: {v.message}")
+            shared = _shared(v, by_key)
+            if shared:
+                out.append(shared)
     notes = [v for v in ev.verdicts if v.outcome == Outcome.INFO and v.check in (Check.GOLDEN, Check.ENVIRONMENT)]
     if notes:
         out.append("")
         out.append(f"NOTES: {len(notes)}")
         out += [f"  [{v.env}] {v.case} {v.check_id}: {v.message}" for v in notes]
-    drift = drift_lines(ev)
-    if drift:
-        out.append("")
-        out.append(f"CROSS-VERSION DRIFT (information; --fail-on-drift makes it fail): {len(drift)} lines")
-        out += drift
+    out += claim_lines(ev, derive.claims(ev))
+    out += drift_map_lines(ev, derive.drift_map(ev))
+    out += reference_lines(ev, derive.reference_map(ev))
     out.append("")
     counts = {o: len(ev.by_outcome(o)) for o in Outcome}
     out.append("verdict: " + verdict_line(ev) + "  (" + ", ".join(f"{n} {o.value}" for o, n in counts.items() if n) + ")")

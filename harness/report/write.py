@@ -37,7 +37,7 @@ def render_all(ev: Evaluation) -> dict[str, bytes]:
         "index.html": html.render(view).encode("utf-8"),
         "report.md": markdown.render(view).encode("utf-8"),
         "junit.xml": junit.render(ev),
-        "summary.json": summary_json.render(ev).encode("utf-8"),
+        "summary.json": summary_json.render(ev, view.causes, view.drift_map, view.reference).encode("utf-8"),
     }
 
 
