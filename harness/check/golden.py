@@ -87,9 +87,11 @@ def _case_verdict(env: str, case: str, result: Results, blessed: GoldenCase, gol
         if judged is not None:
             explained = all(r.explained for _, r in judged)
             worst_variant, worst = next(((v, r) for v, r in judged if not r.explained), judged[0])
+            # One key per machine difference, whatever the verdict: the report shows one item with
+            # how many verdicts round-off explains there and how many it does not.
+            key = machine_key(fingerprints.platform_changes(blessed.fingerprint, result.fingerprint))
             cause = {"kind": "round-off" if explained else "beyond round-off",
-                     "key": machine_key(fingerprints.platform_changes(blessed.fingerprint, result.fingerprint))
-                     if explained and not packages else "; ".join(changes), "machine": machine,
+                     "key": key + (f"; packages: {', '.join(packages)}" if packages else ""), "machine": machine,
                      "packages": packages, "roundoff": {v: r.to_json() for v, r in judged}}
             if explained:
                 variants = ", ".join(v for v, _ in judged)
