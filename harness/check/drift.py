@@ -15,8 +15,11 @@ def drift_verdicts(env: str, result: Results, other_env: str, other: Results, ch
     to ``env``, how much, where the two runs first part and, with ``envelopes`` (the
     round-off evidence of every result), why (harness.check.causes)."""
     out = []
-    changes = tuple(fingerprints.key_changes(other.fingerprint, result.fingerprint)
-                    + fingerprints.platform_changes(other.fingerprint, result.fingerprint))
+    # The key packages, and the machine facts that differ (two environments' numerics
+    # settings differ with their packages: they are in the fingerprints, not repeated here).
+    machine = [str(c) for c in fingerprints.machine_changes(other.fingerprint, result.fingerprint, numerics=False)
+               if c.kind == fingerprints.Kind.CHANGED]
+    changes = tuple(fingerprints.key_changes(other.fingerprint, result.fingerprint) + machine)
     for case in result.cases:
         if case not in other.cases:
             continue
