@@ -16,7 +16,22 @@ def series(values, axis="epoch"):
     return {"kind": "series", "dtype": "float32", "shape": [len(values)], "axes": [axis], "values": list(values)}
 
 
-def variant(loss, initial=(0.5, -0.25), nondeterministic=()):
+def probe(loss, initial=(0.5, -0.25)):
+    """What the adapter's probe records for a two-layer model that starts from weights
+    summing to ``initial`` and reports ``loss`` at its steps (the state after a step
+    follows from the losses so far)."""
+    def digest(*values):
+        return "d" + "-".join(repr(v) for v in values)
+
+    start = [[digest(initial[0]), ""], [digest(initial[1]), ""]]
+    steps = [{"loss": value, "layers": [[digest(initial[0], *loss[:k + 1]), ""], [digest(initial[1], *loss[:k + 1]), ""]]}
+             for k, value in enumerate(loss)]
+    return {"models": [{"layers": ["Dense#0", "Dense#1"], "shapes": [[[2, 2]], [[2, 2]]], "initial": start,
+                        "start": start, "steps": steps, "outputs": [], "draws": [], "state_file": None}],
+            "transplanted_from": None, "perturbation": None}
+
+
+def variant(loss, initial=(0.5, -0.25), nondeterministic=(), with_probe=False):
     traj = [[initial[0] + i * 0.01, initial[1] - i * 0.01] for i in range(3)]
     return {
         "status": "ok",
@@ -30,6 +45,7 @@ def variant(loss, initial=(0.5, -0.25), nondeterministic=()):
         "nondeterministic": list(nondeterministic),
         "repeats": 1,
         "seconds": 0.1,
+        "probe": probe(list(loss), initial) if with_probe else None,
     }
 
 
@@ -65,3 +81,8 @@ def golden(doc):
 
 SAME = {"type": "same", "name": "a equals b", "a": "a", "b": "b", "observables": None, "bitwise": False,
         "why": "test"}
+
+
+def typed(doc):
+    """A results document as the harness reads it."""
+    return Results.from_json(Where("fake results"), json.loads(json.dumps(doc)))

@@ -128,7 +128,7 @@ def test_a_cached_result_is_reused_until_the_case_changes(tmp_path):
     store.write_json(store.document_path(options.results_dir, spec.id), doc)
 
     attempt = workspace.attempt(rel)  # no virtualenv is built: the results are reused
-    assert attempt.cached and attempt.skipped is None and attempt.document["cases"] == doc["cases"]
+    assert attempt.cached and attempt.skipped is None and attempt.document.cases == fakes.typed(doc).cases
     assert not os.path.exists(workspace.venv_dir(spec))
 
     (cases / f"{CASE}.py").write_text("VARIANTS = {'a': {}, 'b': {}}\n")  # the case changed: run it again
@@ -139,7 +139,7 @@ def test_a_failed_case_makes_the_version_untestable():
     doc = result(1.0)
     doc["cases"][CASE]["variants"]["a"] = {"status": "error", "error": {"type": "AttributeError",
                                                                         "message": "no attribute 'float_'"}}
-    assert candidates.untestable(doc, CASE) == "a raised AttributeError: no attribute 'float_'"
+    assert candidates.untestable(fakes.typed(doc), CASE) == "a raised AttributeError: no attribute 'float_'"
     assert candidates.untestable(supervise.unavailable_document(envs.by_id(BASE), "no wheel"), CASE) == \
         "environment unavailable: no wheel"
 
@@ -149,7 +149,7 @@ VERSIONS = ["3.0.5", "3.1.0", "3.1.1", "3.2.0", "3.2.1", "3.3.0", "3.3.1", "3.3.
 
 
 def result(final_loss, initial=(0.5, -0.25)):
-    variant = fakes.variant([1.0, final_loss], initial=initial)
+    variant = fakes.variant([1.0, final_loss], initial=initial, with_probe=True)
     return fakes.result(BASE, {CASE: fakes.case({"a": variant})},
                         packages={"keras": "?", "tensorflow-cpu": "2.16.1"})
 
@@ -167,7 +167,7 @@ class Runner:
             return Attempt(version, f"keras-{version}", skipped="cannot be installed: no wheel")
         doc = result(self.loss_of(version), self.initial_of(version))
         doc["fingerprint"]["packages"]["keras"] = version
-        return Attempt(version, f"keras-{version}", document=doc)
+        return Attempt(version, f"keras-{version}", document=fakes.typed(doc))
 
 
 def changes_at(first_changed, before=0.5, after=0.75):
@@ -194,10 +194,10 @@ def test_the_change_is_described_with_its_size_and_where_it_starts():
     outcome = search(Runner(changes_at("3.3.0")))
     assert outcome.status == Status.DRIFT
     assert outcome.change.startswith("a: loss: 1/2 values differ (1 beyond tolerance), max |Δ| 0.25")
-    assert outcome.divergence.stage == "training"
+    assert outcome.divergence.stage == "forward" and outcome.divergence.where == {"model": 0, "step": 1}
     text = bisect.render(outcome, BASE)
     assert "FIRST CHANGED: keras 3.3.0 (last same: 3.2.1; drift against 3.0.5)" in text
-    assert "where: they part during training, first in loss at epoch 1" in text
+    assert "where: they start from the same weights and part in the forward pass of step 1" in text
 
 
 def test_a_changed_initializer_is_found_before_training():

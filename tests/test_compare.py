@@ -100,21 +100,24 @@ def test_table_location_uses_labels():
     assert d.first == {"step": 1, "layer": "Dense#1"}
 
 
-def test_first_divergence_stages():
+def test_first_divergence_without_records_comes_from_the_data_not_the_names():
     traj = {"kind": "table", "dtype": "float64", "shape": [3, 1], "axes": ["step", "layer"],
             "labels": ["Dense#0"], "values": [0.0, 0.0, 0.0]}
     base = {"initial_weight_sums": series([1.0], axis="layer"), "trajectory": traj,
             "predictions": series([1.0], axis="sample")}
-    # initial weights differ -> initializer / random stream
+    typed_base = {k: typed(v) for k, v in base.items()}
+    # An observable named initial_* says nothing by its name: only where values first differ counts.
     moved = dict(base, initial_weight_sums=series([2.0], axis="layer"))
-    div = first_divergence(compare_observables(base, moved), {k: typed(v) for k, v in base.items()}, Status.DRIFT)
-    assert div.stage == "initial"
-    # training step 2 differs
+    div = first_divergence(compare_observables(base, moved), typed_base, Status.DRIFT)
+    assert div.stage == "observables" and div.observable == "initial_weight_sums"
+    assert "initial weights" not in div.describe()
+    # Along a time axis, the first index where they differ.
     moved = dict(base, trajectory=dict(traj, values=[0.0, 0.0, 1.0]))
-    div = first_divergence(compare_observables(base, moved), {k: typed(v) for k, v in base.items()}, Status.DRIFT)
-    assert (div.stage, div.where) == ("training", {"step": 2, "layer": "Dense#0"})
-    # only the final predictions differ
-    moved = dict(base, predictions=series([3.0], axis="sample"))
-    div = first_divergence(compare_observables(base, moved), {k: typed(v) for k, v in base.items()}, Status.DRIFT)
-    assert div.stage == "final"
+    div = first_divergence(compare_observables(base, moved), typed_base, Status.DRIFT)
+    assert (div.stage, div.where) == ("observables", {"step": 2, "layer": "Dense#0"})
+    assert "they part first in trajectory at step 2, layer Dense#0" in div.describe()
+    # Several: the one with the earliest time index comes first, the others are named.
+    both = dict(moved, predictions=series([3.0], axis="sample"))
+    div = first_divergence(compare_observables(base, both), typed_base, Status.DRIFT)
+    assert div.observable == "trajectory" and "(also predictions)" in div.describe()
     assert first_divergence(compare_observables(base, base), {}).stage == "none"

@@ -16,6 +16,11 @@ from tests.realenv import env_python
 ENV = "tf2.15-keras2"
 
 
+def merge(first, second, repeat):
+    """replicas.merge on the documents as the harness reads them, back as JSON."""
+    return replicas.merge(fakes.typed(first), fakes.typed(second), repeat).to_json()
+
+
 def pair(first_loss, second_loss, **second_changes):
     first = fakes.result(ENV, {"toy": fakes.case({"a": fakes.variant(first_loss)})})
     second = fakes.result(ENV, {"toy": fakes.case({"a": fakes.variant(second_loss)})})
@@ -28,7 +33,7 @@ def pair(first_loss, second_loss, **second_changes):
 
 
 def test_equal_runs_are_deterministic_and_count_as_one_repeat():
-    doc = replicas.merge(*pair([1.0, 0.5], [1.0, 0.5]), repeat=2)
+    doc = merge(*pair([1.0, 0.5], [1.0, 0.5]), repeat=2)
     result = doc["cases"]["toy"]["variants"]["a"]
     assert result["nondeterministic"] == [] and result["repeats"] == 1  # the second process's run
     assert doc["determinism"]["runs"]["processes"] == 2
@@ -37,7 +42,7 @@ def test_equal_runs_are_deterministic_and_count_as_one_repeat():
 
 
 def test_a_single_differing_bit_names_the_observable():
-    doc = replicas.merge(*pair([1.0, 0.5], [1.0, 0.5000000000000001]), repeat=2)
+    doc = merge(*pair([1.0, 0.5], [1.0, 0.5000000000000001]), repeat=2)
     assert doc["cases"]["toy"]["variants"]["a"]["nondeterministic"] == ["final_weights_digest", "loss"]
 
 
@@ -45,7 +50,7 @@ def test_a_case_that_fails_only_in_the_second_process_is_an_error_naming_it():
     first, second = pair([1.0], [1.0])
     second["cases"]["toy"].update(status="error", error={"type": "Crash", "message": "killed by SIGSEGV",
                                                           "traceback": ["x"]})
-    entry = replicas.merge(first, second, repeat=2)["cases"]["toy"]
+    entry = merge(first, second, repeat=2)["cases"]["toy"]
     assert entry["status"] == "error"
     assert entry["error"]["message"] == f"{replicas.SECOND_RUN} failed: killed by SIGSEGV"
     assert entry["error"]["type"] == "Crash" and entry["error"]["traceback"] == ["x"]
@@ -55,23 +60,23 @@ def test_a_variant_that_raises_only_in_the_second_process_is_an_error():
     first, second = pair([1.0], [1.0])
     second["cases"]["toy"]["variants"]["a"] = {"status": "error", "seconds": 0.1,
                                                "error": {"type": "ValueError", "message": "boom", "traceback": []}}
-    result = replicas.merge(first, second, repeat=2)["cases"]["toy"]["variants"]["a"]
+    result = merge(first, second, repeat=2)["cases"]["toy"]["variants"]["a"]
     assert result["status"] == "error" and result["error"]["message"].endswith("of this variant failed: boom")
 
 
 def test_the_first_process_decides_availability():
     first, second = pair([1.0], [1.0], status="unavailable", reason="the framework could not start: Crash")
-    entry = replicas.merge(first, second, repeat=2)["cases"]["toy"]
+    entry = merge(first, second, repeat=2)["cases"]["toy"]
     assert entry["status"] == "error" and "could not start: the framework could not start" in entry["error"]["message"]
     first, second = pair([1.0], [1.0])
     first.update(status="unavailable", reason="no interpreter")
-    assert replicas.merge(first, second, repeat=2)["status"] == "unavailable"
+    assert merge(first, second, repeat=2)["status"] == "unavailable"
 
 
 def test_merge_leaves_its_inputs_alone():
     first, second = pair([1.0], [2.0])
     before = json.dumps(first, sort_keys=True)
-    replicas.merge(first, second, repeat=2)
+    merge(first, second, repeat=2)
     assert json.dumps(first, sort_keys=True) == before
 
 

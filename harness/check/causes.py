@@ -176,8 +176,8 @@ def classify_variant(variant: str, before: VariantResult | GoldenVariant, after:
                             f"{after_name} still differs beyond round-off ({beyond}); {again}", judged)
     diffs = diff.compare_observables(before.observables, after.observables, overrides)
     where = locate(diffs, before.probe, after.probe, after.observables).describe()
-    known_start = "from the same starting weights" if start_before is not None and start_after is not None \
-        else "(the starting weights are not recorded on both sides)"
+    recorded = start_before is not None and start_after is not None
+    known_start = "from the same starting weights" if recorded else "with the starting weights not recorded"
     if envelope is None:
         floor_only = roundoff.judge(before.observables, after.observables, _zero(after), overrides,
                                     use_tolerance=False)

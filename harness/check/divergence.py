@@ -77,29 +77,35 @@ def locate(diffs: list[ObservableDiff], before: Probe | None, after: Probe | Non
     """Where two runs part: from their probe records when both have one, else from the
     observables' ``diffs`` (``threshold``: CLOSE for any bit, DRIFT for beyond tolerance)."""
     first, also = _first_in_observables(diffs, observables, threshold)
-    if first is None and not any(d.status.rank >= threshold.rank for d in diffs):
-        return Divergence("none", text="the runs do not part")
     in_observables = (f"{first.observable}" + (f" at {_where(first.first)}" if first and first.first else "")
                       if first else "a value that is missing on one side")
-    if before is None or after is None or not before.models or not after.models:
-        return Divergence("observables", first.observable if first else None, first.first if first else None,
-                          f"they part first in {in_observables}{also} (no record of the training path on "
-                          "both sides to say more)")
-    if len(before.models) != len(after.models):
-        return Divergence("models", None, None, f"they build {len(before.models)} and {len(after.models)} "
-                          "models through the adapter: the case itself runs differently")
-    for i, (a, b) in enumerate(zip(before.models, after.models)):
-        found = _compare_models(i, a, b, len(before.models) > 1)
-        if found is not None:
-            return found
-    steps = sum(len(m.steps) for m in after.models)
-    if steps == 0:
+    differ = any(d.status.rank >= threshold.rank for d in diffs)
+    if before is not None and after is not None and before.models and after.models:
+        if len(before.models) != len(after.models):
+            return Divergence("models", None, None, f"they build {len(before.models)} and {len(after.models)} "
+                              "models through the adapter: the case itself runs differently")
+        for i, (a, b) in enumerate(zip(before.models, after.models)):
+            found = _compare_models(i, a, b, len(before.models) > 1)
+            if found is not None:
+                return found
+        if not differ:
+            return Divergence("none", text="the runs do not part")
+        steps = sum(len(m.steps) for m in after.models)
+        if steps == 0:
+            return Divergence("no-training", first.observable if first else None, first.first if first else None,
+                              f"the case trains nothing through the adapter; they part in {in_observables}{also}")
+        return Divergence("after-training", first.observable if first else None, first.first if first else None,
+                          f"every one of the {steps} training steps is the same bit for bit (weights, moving "
+                          f"statistics and losses); they part only in what is computed afterwards: "
+                          f"{in_observables}{also}")
+    if not differ:
+        return Divergence("none", text="the runs do not part")
+    if before is not None and after is not None and not before.models and not after.models:
         return Divergence("no-training", first.observable if first else None, first.first if first else None,
-                          f"the case trains nothing through the adapter; they part in {in_observables}{also}")
-    return Divergence("after-training", first.observable if first else None, first.first if first else None,
-                      f"every one of the {steps} training steps is the same bit for bit (weights, moving "
-                      f"statistics and losses); they part only in what is computed afterwards: "
-                      f"{in_observables}{also}")
+                          f"the case builds no model through the adapter; they part in {in_observables}{also}")
+    return Divergence("observables", first.observable if first else None, first.first if first else None,
+                      f"they part first in {in_observables}{also} (no record of the training path on both sides "
+                      "to say more)")
 
 
 def _compare_models(index: int, a: ModelTrace, b: ModelTrace, several: bool) -> Divergence | None:

@@ -1,0 +1,58 @@
+"""Where two runs part, by construction from the probes' records (harness.check.divergence)."""
+
+from harness.check.divergence import locate
+from harness.core.documents import Probe
+from harness.core.reader import Where
+from harness.core.status import Status
+from tests import fakes
+
+
+def probe(loss, initial=(0.5, -0.25), **changes):
+    data = fakes.probe(list(loss), initial)
+    data["models"][0].update(changes)
+    return Probe.from_json(Where("test"), data)
+
+
+def where(before, after):
+    return locate([], before, after, {}, Status.CLOSE)
+
+
+def test_other_starting_weights_part_before_training():
+    div = where(probe([1.0, 0.5]), probe([1.0, 0.5], initial=(0.5, -0.3)))
+    assert div.stage == "initial" and div.where == {"model": 0, "layer": "Dense#1"}
+    assert "they part before training: the weights of Dense#1" in div.describe()
+
+
+def test_a_loss_that_differs_from_the_same_weights_is_the_forward_pass():
+    div = where(probe([1.0, 0.5]), probe([1.0, 0.6]))
+    assert (div.stage, div.where) == ("forward", {"model": 0, "step": 1})
+    assert div.describe().startswith("they start from the same weights and part in the forward pass of step 1")
+    first = where(probe([1.0, 0.5]), probe([1.1, 0.5]))
+    assert "the forward pass of the first training step, before any update" in first.describe()
+
+
+def test_the_same_loss_and_another_state_is_the_update_and_names_non_trainable_state():
+    a, b = fakes.probe([1.0, 0.5]), fakes.probe([1.0, 0.5])
+    b["models"][0]["steps"][0]["layers"][1] = [a["models"][0]["steps"][0]["layers"][1][0], "moving-stats"]
+    div = where(Probe.from_json(Where("a"), a), Probe.from_json(Where("b"), b))
+    assert (div.stage, div.where) == ("update", {"model": 0, "step": 0, "layer": "Dense#1"})
+    assert "only its non-trainable state (BatchNormalization's moving statistics" in div.describe()
+
+
+def test_identical_training_parts_after_training_or_in_a_case_without_training():
+    loss = series = fakes.series([1.0, 2.0], axis="epoch")
+    before = {"x": loss}
+    after = {"x": dict(series, values=[1.0, 3.0])}
+    from tests.test_compare import compare_observables, typed
+    diffs = compare_observables(before, after)
+    div = locate(diffs, probe([1.0, 0.5]), probe([1.0, 0.5]), {"x": typed(after["x"])}, Status.CLOSE)
+    assert div.stage == "after-training" and "every one of the 2 training steps is the same bit for bit" in div.text
+    assert "they part only in what is computed afterwards: x at epoch 1" in div.text
+    still = locate(diffs, probe([]), probe([]), {"x": typed(after["x"])}, Status.CLOSE)
+    assert still.stage == "no-training" and "the case trains nothing through the adapter" in still.text
+
+
+def test_a_forward_pass_outside_training_shows_before_any_step():
+    div = where(probe([1.0], outputs=[[0, "p1"]]), probe([1.0], outputs=[[0, "p2"]]))
+    assert (div.stage, div.where) == ("forward", {"model": 0, "step": 0})
+    assert "the forward pass outside training (k.predict) before any training step gives other outputs" in div.text
