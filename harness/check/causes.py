@@ -212,17 +212,14 @@ def _without_model(variant: str, before: VariantResult | GoldenVariant, after: V
     every seed moves the values as far (the stream envelope, harness.inenv.probe)."""
     stream = after.evidence.stream if after.evidence is not None else None
     if stream is None:
-        return VariantCause(variant, Cause.UNKNOWN, f"the case builds no model through the adapter and its values "
-                            f"differ beyond round-off ({judged.describe()}); no stream evidence was gathered (run the "
-                            f"matrix where the environments are); {where}", judged)
+        return VariantCause(variant, Cause.UNKNOWN, f"{where}: beyond round-off ({judged.describe()}); no stream "
+                            "evidence was gathered (run the matrix where the environments are)", judged)
     drawn = roundoff.judge(before.observables, after.observables, stream, overrides)
     if drawn.explained and stream.values and any(any(v) for v in stream.values.values()):
-        return VariantCause(variant, Cause.RANDOM_STREAM, "the case builds no model through the adapter; its values "
-                            "differ no more than another random stream moves them (every seed shifted, "
-                            f"{stream.members} run(s): {drawn.describe()}); {where}", drawn)
-    return VariantCause(variant, Cause.REAL_CHANGE, "the case builds no model through the adapter; its values "
-                        f"differ beyond round-off ({judged.describe()}) and beyond what another random stream "
-                        f"does ({drawn.describe()}); {where}", drawn)
+        return VariantCause(variant, Cause.RANDOM_STREAM, f"{where}: no further than another random stream moves "
+                            f"them ({drawn.describe()})", drawn)
+    return VariantCause(variant, Cause.REAL_CHANGE, f"{where}: beyond round-off ({judged.describe()}) and beyond "
+                        f"what another random stream does ({drawn.describe()})", drawn)
 
 
 def _zero(run: VariantResult) -> Envelope:

@@ -69,6 +69,7 @@ class RoundOff:
     explained: bool
     observables: tuple[ObservableRoundOff, ...]
     members: int
+    runs: str = "perturbed run(s)"  # what the members were, in words
 
     @property
     def unexplained(self) -> list[ObservableRoundOff]:
@@ -85,17 +86,23 @@ class RoundOff:
         if self.explained:
             numeric = [o for o in self.observables if o.rows and o.note != "digest differs"] or list(self.observables)
             worst = max(numeric, key=lambda o: o.ratio)
-            text = (f"every value within {M:g} times the envelope of {self.members} perturbed run(s) (closest: "
-                    f"{worst.observable} at {_where(worst.worst)}, {worst.ratio:.2g} of the bound)")
+            bound = (f"{M:g} times the envelope of {self.members} {self.runs}" if self.members else
+                     f"{F:g} ULPs")
+            text = (f"every value within {bound} (closest: {worst.observable} at {_where(worst.worst)}, "
+                    f"{worst.ratio:.2g} of the bound)")
         else:
             first = self.unexplained[0]
-            text = (f"{first.observable} at {_where(first.worst)} differs {first.ratio:.3g} times as much as "
-                    f"{self.members} perturbed run(s) explain" + (f" ({first.note})" if first.note else ""))
+            grant = (f"as much as {self.members} {self.runs} explain" if self.members else
+                     f"the {F:g} ULPs round-off is granted without an envelope")
+            text = (f"{first.observable} at {_where(first.worst)} differs {first.ratio:.3g} times {grant}"
+                    + (f" ({first.note})" if first.note else ""))
         chaotic = [f"{o.observable} from {o.time_axis} {o.chaotic_from}" if o.time_axis else o.observable
                    for o in self.chaotic]
-        if chaotic:
+        if chaotic and self.runs == "perturbed run(s)":
             text += ("; chaotic where round-off alone moves values by a tenth of their size or more, so judged on "
                      "what comes before: " + ", ".join(chaotic[:4]) + (" …" if len(chaotic) > 4 else ""))
+        elif chaotic:
+            text += "; another stream draws these anew: " + ", ".join(chaotic[:4]) + (" …" if len(chaotic) > 4 else "")
         return text
 
     def to_json(self) -> dict:
@@ -194,7 +201,8 @@ def judge(expected: Mapping[str, Observable], obtained: Mapping[str, Observable]
         if name not in obtained:
             judged.append(ObservableRoundOff(name, False, np.inf, None, None, 0, None, "it is gone"))
     numeric_ok = all(j.explained for j in judged)
-    return RoundOff(numeric_ok, tuple(judged), envelope.members)
+    runs = "run(s) with every seed shifted" if envelope.perturbation.startswith("every seed") else "perturbed run(s)"
+    return RoundOff(numeric_ok, tuple(judged), envelope.members, runs)
 
 
 def _identical(a: Observable, b: Observable) -> bool:
