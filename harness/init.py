@@ -139,9 +139,9 @@ def init(root: str, cases: str = "cases") -> list[Step]:
         steps.append(Step(path, True))
     else:
         with open(path, errors="replace") as fh:
-            have = {line.strip() for line in fh}
+            have = {line.strip().strip("/") for line in fh}
         wanted = [line for line in GITIGNORE.splitlines() if line and not line.startswith("#")]
-        missing = [line for line in wanted if line not in have and line.strip("/") not in have]
+        missing = [line for line in wanted if line.strip("/") not in have]
         steps.append(Step(path, False, "exists" + (f"; it lacks {' '.join(missing)}" if missing else "")))
     return steps
 
