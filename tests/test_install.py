@@ -24,7 +24,7 @@ import zipfile
 import pytest
 import yaml
 
-from harness import cli, config, sessions
+from harness import cli, config, init, sessions
 from harness.matrix import envs, interpreters
 
 if sys.version_info >= (3, 11):
@@ -361,3 +361,28 @@ def test_the_installed_wheel_runs_blesses_and_passes_a_project_of_its_own(python
         assert list(json.load(fh)["cases"]) == ["tiny_dense"]  # the project's case alone, not the built-in ones
     # ... and nothing was written into the installed package.
     assert {name: _tree(os.path.join(site, name)) for name in ("harness", "tfrepro")} == installed
+
+
+# -- the README -----------------------------------------------------------------------------------------
+def test_the_readme_shows_the_project_path_first_and_the_clone_path_second():
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as fh:
+        text = fh.read()
+    headings = re.findall(r"^## (.+)$", text, flags=re.MULTILINE)
+    assert headings[:2] == ["Use it in your project", "Two commands (in a clone of this repository)"]
+    section = text[text.index("## Use it in your project"):text.index("## Two commands")]
+    assert "tfrepro init my-project" in section and f'nox -s "matrix({ENV})"' in section
+    assert f"nox -s bless -- {ENV}" in section and "nox -s compare" in section
+    (noxfile,) = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    written = init.NOXFILE.format(env=ENV, cases="cases", golden="golden", report="report")
+    assert written.endswith(noxfile)  # the lines init writes
+    (caller,) = re.findall(r"```yaml\n(.*?)```", section, flags=re.DOTALL)
+    called = yaml.safe_load(caller)["jobs"]["tfrepro"]
+    assert called["uses"].endswith("/.github/workflows/tfrepro.yml@<ref>")
+    assert set(called["with"]) <= set(load(WORKFLOW)["on"]["workflow_call"]["inputs"])
+    for name in load(WORKFLOW)["on"]["workflow_call"]["inputs"]:
+        assert f"`{name}`" in section or f"{name}:" in caller, name
+    # the first two commands of the clone path are still the README's two commands
+    clone = text[text.index("## Two commands"):text.index("## What a run does")]
+    assert re.findall(r"^    (python3 .*)$", clone, flags=re.MULTILINE) == [
+        "python3 -m pip install 'nox[uv]>=2025.2' && nox -s matrix",
+        "python3 -m pip install 'nox[uv]>=2025.2' && nox -s tests"]
