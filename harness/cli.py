@@ -6,6 +6,7 @@
     tfrepro evidence [--between A B]      (transplants and envelopes for cross-version causes)
     tfrepro list [--json] [--tag TAG]
     tfrepro bisect <case> <package> <good> <bad> [--base ENV] [--tolerance]
+    tfrepro init [DIR] [--cases NAME]
 
 (`python -m harness ...` is the same.) Exit codes: 0 pass, 1 regression (golden
 drift or broken invariant), 2 usage error, 3 nondeterminism, 4 infrastructure error
@@ -73,6 +74,12 @@ def _parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("list", help="the environments")
     ls.add_argument("--json", action="store_true")
     ls.add_argument("--tag", action="append", default=[])
+
+    it = sub.add_parser("init", help="a project of your own: a noxfile, a cases folder with an example case "
+                        "and a .gitignore (never overwrites a file)")
+    it.add_argument("dir", nargs="?", default=".", help="the project folder (default: the current folder)")
+    it.add_argument("--cases", default="cases", metavar="NAME",
+                    help="the cases folder's name (default: cases)")
     return parser
 
 
@@ -189,8 +196,15 @@ def cmd_bisect(args: argparse.Namespace) -> int:
     return search.run(args)
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    from harness import init
+
+    print(init.summary(args.dir, init.init(args.dir, args.cases)))
+    return 0
+
+
 COMMANDS = {"compare": cmd_compare, "bless": cmd_bless, "run": cmd_run, "list": cmd_list, "bisect": cmd_bisect,
-            "evidence": cmd_evidence}
+            "evidence": cmd_evidence, "init": cmd_init}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -58,15 +58,18 @@ def _interpreter(spec: envs_module.EnvSpec) -> str | bool:
 def matrix_sessions(cases: str | Sequence[str] | None = None, envs: Sequence[str] | None = None,
                     tags: Sequence[str] | None = None, results: str = config.DEFAULT_RESULTS,
                     golden: str = config.DEFAULT_GOLDEN, report: str = config.DEFAULT_REPORT,
-                    with_builtin_cases: bool = False, jobs: int | None = None) -> None:
+                    with_builtin_cases: bool = False, jobs: int | None = None,
+                    known_failures: str = config.DEFAULT_KNOWN_FAILURES) -> None:
     """Define the sessions above in the calling noxfile.
 
     ``cases``: your cases folder(s) (default: tfrepro's built-in cases); ``envs``: the
     environment ids to run (default: by ``tags``, else HARNESS_TAGS, else "default");
     ``results``/``golden``/``report``: folders, relative to the noxfile; ``jobs``:
-    environments at once (default: one per core; `nox -j N` or NOX_PARALLEL wins).
-    Raises UsageError for an unknown environment or tag."""
-    project = os.getcwd()  # nox loads a noxfile from its own folder
+    environments at once (default: one per core; `nox -j N` or NOX_PARALLEL wins);
+    ``known_failures``: your reviewed known failures, relative to the noxfile (with
+    cases of your own and no such file, none; tfrepro's list applies to its own
+    cases). Raises UsageError for an unknown environment or tag."""
+    project = os.getcwd()  # nox loads a noxfile from its own folder (it changes into it first)
     case_dirs = [cases] if isinstance(cases, str) else list(cases or [])
     settings = {
         "HARNESS_RESULTS": os.path.join(project, results),
@@ -87,10 +90,27 @@ def matrix_sessions(cases: str | Sequence[str] | None = None, envs: Sequence[str
     nox.options.sessions = ["matrix"]
     if nox.options.parallel is None:
         nox.options.parallel = jobs or os.cpu_count() or 1
+    # What compare, report and bisect need to know of this project; a word the user puts
+    # after `--` comes later and wins (argparse keeps the last).
+    known = _known_failures(project, known_failures, builtin_cases=not case_dirs or with_builtin_cases)
+    compare_args = ["--known-failures", known]
+    if envs or tags:  # compare judges the environments this noxfile runs, not the default matrix
+        for tag in sorted({t for spec in specs for t in spec.tags}):
+            compare_args += ["--tag", tag]
+    bisect_args = ["--cache", os.path.join(project, ".nox", "bisect-candidates")]
     for spec in specs:
         _environment_session(spec)
-    _aggregate_session(specs)
-    _harness_sessions()
+    _aggregate_session(specs, compare_args)
+    _harness_sessions(compare_args, bisect_args)
+
+
+def _known_failures(project: str, name: str, builtin_cases: bool) -> str:
+    """The project's known failures; tfrepro's own list where the project has none and
+    runs tfrepro's cases (it names only those)."""
+    path = os.path.join(project, name)
+    if not os.path.exists(path) and builtin_cases:
+        return config.BUILTIN_KNOWN_FAILURES
+    return path
 
 
 # An installed tfrepro brings its dependencies into nox's Python, which then runs the
@@ -151,7 +171,7 @@ def _environment_session(spec: envs_module.EnvSpec) -> None:
     run_environment.__doc__ = f"{spec.id}: run its cases that changed (python {spec.python}, {spec.lineage})."
 
 
-def _aggregate_session(specs: list[envs_module.EnvSpec]) -> None:
+def _aggregate_session(specs: list[envs_module.EnvSpec], compare_args: list[str]) -> None:
     @nox.session(name="matrix", requires=[f"matrix({spec.id})" for spec in specs], allow_parallel=False, **_HOST)
     def matrix(session: nox.Session) -> None:
         """Every environment (N at a time on N cores), the evidence cross-version causes need, then
@@ -160,21 +180,22 @@ def _aggregate_session(specs: list[envs_module.EnvSpec]) -> None:
             session.log("HARNESS_SKIP_COMPARE=1: no comparison")
             return
         harness = _harness(session)
-        session.run(*harness, "evidence", *session.posargs, external=True)
-        session.run(*harness, "compare", *session.posargs, external=True)
+        session.run(*harness, "evidence", *compare_args, *session.posargs, external=True)
+        session.run(*harness, "compare", *compare_args, *session.posargs, external=True)
 
 
-def _harness_sessions() -> None:
+def _harness_sessions(compare_args: list[str], bisect_args: list[str]) -> None:
     @nox.session(allow_parallel=False, **_HOST)
     def compare(session: nox.Session) -> None:
         """Compare results with golden values, invariants and each other; write report/."""
-        session.run(*_harness(session), "compare", *session.posargs, external=True)
+        session.run(*_harness(session), "compare", *compare_args, *session.posargs, external=True)
 
     @nox.session(allow_parallel=False, **_HOST)
     def report(session: nox.Session) -> None:
         """Write report/ for the results present; succeeds whenever it was written (use compare
         where the verdict must fail the job: exit codes 1, 3, 4, 5 are verdicts, 2 a usage error)."""
-        session.run(*_harness(session), "compare", *session.posargs, external=True, success_codes=[0, 1, 3, 4, 5])
+        session.run(*_harness(session), "compare", *compare_args, *session.posargs, external=True,
+                    success_codes=[0, 1, 3, 4, 5])
 
     @nox.session(allow_parallel=False, **_HOST)
     def bless(session: nox.Session) -> None:
@@ -184,4 +205,4 @@ def _harness_sessions() -> None:
     @nox.session(**_HOST)
     def bisect(session: nox.Session) -> None:
         """First release that changes a case: nox -s bisect -- <case> <package> <good> <bad> [--base ENV]."""
-        session.run(*_harness(session), "bisect", *session.posargs, external=True)
+        session.run(*_harness(session), "bisect", *bisect_args, *session.posargs, external=True)

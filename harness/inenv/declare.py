@@ -19,13 +19,25 @@ def at_most(name, variant, observable, bound, why=""):
             "bound": bound, "why": why}
 
 
-def claim(name, text, lhs, op, rhs):
-    """A seed's qualitative statement, measured per version, failing nothing by
+OPERATORS = ("<", "<=", ">", ">=", "==", "!=")
+
+
+def claim(name, text, lhs, op, rhs, tolerance=0.0):
+    """A source's qualitative statement, measured per version, failing nothing by
     default. ``lhs``/``rhs`` are (variant, observable, pick) or a number; pick is
-    "last", "first", "min", "max", "mean" or an index."""
-    if op not in ("<", "<=", ">", ">="):
-        raise ValueError("claim operator must be <, <=, > or >=")
-    return {"name": name, "text": text, "lhs": _ref(lhs), "op": op, "rhs": _ref(rhs)}
+    "last", "first", "min", "max", "mean" or an index. ``op`` is one of <, <=, >, >=,
+    == and !=; with a ``tolerance``, values within it of each other count as equal
+    (``==`` holds, ``!=`` does not, ``<=``/``>=`` hold, ``<``/``>`` do not): a float32
+    learning rate of 0.001 reads back as 0.0010000000474974513."""
+    if op not in OPERATORS:
+        raise ValueError("claim operator must be one of %s, not %r" % (", ".join(OPERATORS), op))
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not tolerance >= 0 \
+            or tolerance == float("inf"):
+        raise ValueError("claim tolerance must be a finite number >= 0, not %r" % (tolerance,))
+    out = {"name": name, "text": text, "lhs": _ref(lhs), "op": op, "rhs": _ref(rhs)}
+    if tolerance:
+        out["tolerance"] = float(tolerance)
+    return out
 
 
 def _ref(ref):

@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from harness.inenv import determinism
+from harness.inenv import determinism, initializers, losses, names, optimizers
 
 
 class Framework(object):
@@ -145,7 +145,10 @@ class Framework(object):
         return hasattr(self.layers, name)
 
     # -- optimisers ---------------------------------------------------------
-    def adam(self):
+    def adam(self, learning_rate=None):
+        """Adam with Keras's defaults, or with ``learning_rate`` (see optimizer())."""
+        if learning_rate is not None:
+            return self.optimizer("adam", learning_rate=learning_rate)
         Adam = self.keras.optimizers.Adam
         if self.flavour == "keras":
             Adam = _ordered_iterations(self.keras, self.tf, Adam)
@@ -334,6 +337,48 @@ class Framework(object):
         path = os.path.join(directory, name)
         model.save(path)
         return self.keras.models.load_model(path, compile=False)
+
+    # -- by name: initializers, optimizers, losses; weights --------------------
+    # (harness.inenv.initializers, .optimizers and .losses do the work; see their docs)
+    def initializer(self, name, seed=None, **kwargs):
+        """An initializer by name ("he_normal", "HeNormal", "RandomUniform", ...) with a seed."""
+        return initializers.make(self.keras, name, seed=seed, **kwargs)
+
+    def draw(self, initializer, shape, seed=None, dtype=None, **kwargs):
+        """The values of an initializer (or of one named, with ``seed``) for ``shape``, as numpy."""
+        return initializers.draw(self, initializer, shape, seed=seed, dtype=dtype, **kwargs)
+
+    def optimizer(self, name, learning_rate=None, **kwargs):
+        """An optimizer by name ("adam", "Adadelta", "rmsprop", "legacy.Adam") with its arguments."""
+        return optimizers.make(self.keras, name, learning_rate, wrap=self._optimizer_class, **kwargs)
+
+    def optimizer_from_config(self, config):
+        """The optimizer this Keras deserializes from ``{"class_name": ..., "config": {...}}``."""
+        return optimizers.from_config(self.keras, config, wrap=self._optimizer_class)
+
+    def learning_rate(self, optimizer):
+        return optimizers.learning_rate(self, optimizer)
+
+    def set_learning_rate(self, optimizer, value):
+        optimizers.set_learning_rate(self, optimizer, value)
+
+    def _optimizer_class(self, cls):
+        return _ordered_iterations(self.keras, self.tf, cls) if self.flavour == "keras" else cls
+
+    def loss(self, name, **kwargs):
+        """A loss object by name ("mse", "MeanSquaredError", "binary_crossentropy", ...)."""
+        return losses.make(self.keras, name, **kwargs)
+
+    def loss_value(self, loss, y_true, y_pred):
+        return losses.value(self, loss, y_true, y_pred)
+
+    def class_name(self, obj):
+        """"module.Class" of an object (an optimizer, a layer): record it with observe.text."""
+        return names.full_name(obj)
+
+    def set_weights(self, model, arrays):
+        """Set every weight of a model or layer, in get_weights() order, from numpy arrays."""
+        model.set_weights([np.asarray(a) for a in arrays])
 
 
 def _keras_version(keras):

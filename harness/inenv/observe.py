@@ -1,7 +1,8 @@
 """Observables: what a case returns, in one JSON-ready shape.
 
 Every observable is {"kind", "dtype", "shape", "axes", "labels", "values"} with
-values flattened row-major, or {"kind": "digest", "value"} for bitwise digests.
+values flattened row-major, {"kind": "digest", "value"} for bitwise digests, or
+{"kind": "text", "value"} for a word (an optimizer's class, a default's name).
 Axes name the dimensions ("step", "layer") so a comparison can say *where* two
 runs first part. NaN and infinities are kept as they are.
 """
@@ -49,3 +50,10 @@ def array(values, axes=None):
 
 def digest(arrays):
     return {"kind": "digest", "value": weights_digest(arrays)}
+
+
+def text(value):
+    """A text observable: ``str(value)``, compared for equality (a class name, a
+    default activation's name, a dtype). Numbers belong in scalar/series: a text
+    that changes is a change, however small."""
+    return {"kind": "text", "value": str(value)}
