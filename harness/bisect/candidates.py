@@ -26,7 +26,6 @@ from collections.abc import Callable
 
 from packaging.utils import canonicalize_name as _canonical
 
-from harness import config
 from harness.bisect.releases import Release
 from harness.core import store
 from harness.core.documents import Results, RunStatus
@@ -38,7 +37,7 @@ from harness.run import environment
 from harness.run.options import RunOptions, selected_cases
 
 # Not .nox/bisect: that is the nox session's own virtualenv, which nox may clear.
-DEFAULT_CACHE = os.path.join(config.ROOT, ".nox", "bisect-candidates")
+DEFAULT_CACHE = os.path.join(".nox", "bisect-candidates")  # in the project: candidates are the project's to keep
 # tensorflow and tensorflow-cpu are one framework in two wheels: a pin of one replaces the other.
 ALIASES = ({"tensorflow", "tensorflow-cpu"},)
 REASON_CHARS = 700

@@ -54,7 +54,7 @@ def run_environment(spec: envs.EnvSpec, python: str, options: RunOptions | None 
         previous, _ = incremental.read_previous(options.results_dir, spec.id)
         doc = incremental.merge(doc, previous, plan)
         store.write_results(path, doc)
-    progress(f"{spec.id}: wrote {os.path.relpath(path, ROOT)}")
+    progress(f"{spec.id}: wrote {os.path.relpath(path)}")
     return doc
 
 
