@@ -5,7 +5,6 @@ of every sum, does not depend on the machine's core count or on another
 environment running beside this one.
 """
 
-import os
 
 THREADS = 1
 

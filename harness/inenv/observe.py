@@ -9,7 +9,7 @@ runs first part. NaN and infinities are kept as they are.
 
 import numpy as np
 
-from harness.inenv.framework import weights_digest
+from harness.inenv.quirks import weights_digest
 
 
 def _numeric(values, kind, axes, labels=None, dtype=None):

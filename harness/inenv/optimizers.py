@@ -9,7 +9,7 @@
 
 ``learning_rate`` is called ``lr`` in standalone Keras 2.2; both work everywhere.
 In standalone Keras the optimizer's step counter is ordered after the step's other
-updates (see framework._ordered_iterations); ``wrap`` does that.
+updates (see quirks._ordered_iterations); ``wrap`` does that.
 """
 
 import copy
