@@ -60,8 +60,8 @@ def build_env(spec: envs.EnvSpec, folder: str, logs: str) -> tuple[float, str | 
 def bare_env(spec: envs.EnvSpec) -> dict[str, str]:
     # The worker's thread counts and determinism variables: they change how much
     # work the framework does, so the floor must run under the same ones.
-    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
-    env.update(determinism.process_env(dict(spec.env_vars)))
+    env = determinism.process_env(dict(spec.env_vars), os.environ)
+    env.pop("VIRTUAL_ENV", None)
     return env
 
 

@@ -21,7 +21,8 @@ PROCESS_ENV = {
     "OMP_NUM_THREADS": str(THREADS),
     "MKL_NUM_THREADS": str(THREADS),
     "OPENBLAS_NUM_THREADS": str(THREADS),
-    "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=%d" % THREADS,
+    # XLA reads flags only: a word after them that is no flag makes it ignore the rest.
+    "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false",
 }
 
 # Variables that change numerics; recorded in every fingerprint.
@@ -43,10 +44,18 @@ NUMERIC_ENV = (
 )
 
 
-def process_env(user_env=None):
-    """The variables the worker process is started with (the user's win)."""
-    env = dict(PROCESS_ENV)
-    env.update(user_env or {})
+def process_env(env_vars=None, inherited=None):
+    """The variables a worker starts with: ``inherited`` (the caller's environment)
+    with these defaults where it sets none, then the environment's own ``env_vars``
+    (KERAS_BACKEND …). A variable the user set on purpose wins and is recorded in the
+    fingerprint; XLA_FLAGS are joined, the harness's first, so the user's add to them."""
+    inherited = dict(inherited or {})
+    env = dict(inherited)
+    for key, value in PROCESS_ENV.items():
+        env.setdefault(key, value)
+    if inherited.get("XLA_FLAGS") and inherited["XLA_FLAGS"] != PROCESS_ENV["XLA_FLAGS"]:
+        env["XLA_FLAGS"] = PROCESS_ENV["XLA_FLAGS"] + " " + inherited["XLA_FLAGS"]
+    env.update(env_vars or {})
     return env
 
 

@@ -68,8 +68,11 @@ def _run_workers(spec: envs.EnvSpec, python: str, options: RunOptions, log_path:
     turn out to differ from golden run after the first worker, in one more worker."""
     golden = _golden(options.golden_dir, spec.id)
     decisions = policy.decide(list(cases), golden, options.repeat)
+    by_reason: dict[str, list[str]] = {}
     for decision in decisions.values():
-        progress(f"{spec.id}: {decision.case}: {decision.why}")
+        by_reason.setdefault(decision.why, []).append(decision.case)
+    for why, names in by_reason.items():
+        progress(f"{spec.id}: {', '.join(names) if len(names) < len(decisions) else 'every case'}: {why}")
     state_dir = os.path.join(options.results_dir, spec.id + ".state")
     first_tasks = [_run_task(case, golden, options, state_dir) for case in cases]
     runs = options.repeat if options.repeat and options.repeat > 1 else 2
