@@ -62,7 +62,7 @@ def _retracing_step_loop(train_function):
 
 # Keras's train function -> its _BatchTracedSteps. Weak: a recompiled model (a new
 # train function) drops the old traces with the old function.
-_STEP_CACHES = weakref.WeakKeyDictionary()
+_STEP_CACHES = weakref.WeakKeyDictionary()  # type: weakref.WeakKeyDictionary
 
 
 def _batch_traced_steps(tf, train_function):
