@@ -134,75 +134,77 @@ _NO_PROBE = _NoProbe()
 def classify_variant(variant: str, before: VariantResult | GoldenVariant, after: VariantResult,
                      before_name: str, after_name: str, envelope: Envelope | None,
                      overrides: Mapping[str, ToleranceOverride] | None = None) -> VariantCause:
-    """The cause of the difference between two runs of one variant (see the module)."""
+    """The cause of the difference between two runs of one variant (see the module).
+
+    Round-off is asked first, whatever the starting weights: a difference that the
+    round-off envelope explains is round-off even where the starting weights differ in
+    their last bits. Beyond round-off, other starting weights call for the transplant;
+    the same ones make it a real change (or unknown, where training draws randomly)."""
     start_before, start_after = starting_key(before), starting_key(after)
-    draws = _draws(before, after)
-    drawn = f" ({', '.join(draws)})" if draws else ""
-    if start_before is not None and start_after is not None and start_before != start_after:
-        transplant = after.evidence.transplants.get(before_name) if after.evidence is not None else None
-        where = locate(diff.compare_observables(before.observables, after.observables, overrides),
-                       before.probe, after.probe, after.observables).describe()
-        if before_name == "golden" and transplant is None:
-            return VariantCause(variant, Cause.UNKNOWN, f"{where}; the golden values left no initial weights to "
-                                "start from, so a random stream cannot be told from a real change")
-        if transplant is None:
-            return VariantCause(variant, Cause.UNKNOWN, f"{where}; no run of {after_name} from {before_name}'s "
-                                "initial weights was made (run the matrix where both environments are), so a random "
-                                "stream cannot be told from a real change")
-        if transplant.error is not None:
-            if "another architecture" in transplant.error.message:
-                return VariantCause(variant, Cause.REAL_CHANGE, f"{before_name}'s initial weights do not fit "
-                                    f"{after_name}'s model: {transplant.error.message}")
-            return VariantCause(variant, Cause.UNKNOWN, f"{where}; the run from {before_name}'s initial weights "
-                                f"failed ({transplant.error.type}: {transplant.error.message[:200]})")
-        moved = diff.compare_observables(before.observables, transplant.observables, overrides)
-        if diff.overall(moved) == Status.IDENTICAL:
-            return VariantCause(variant, Cause.RANDOM_STREAM, f"{where}; started from {before_name}'s initial "
-                                f"weights, {after_name} trains bit for bit like {before_name}")
-        judged = roundoff.judge(before.observables, transplant.observables, envelope, overrides) \
-            if envelope is not None else None
-        if judged is not None and judged.explained:
-            return VariantCause(variant, Cause.RANDOM_STREAM, f"{where}; started from {before_name}'s initial "
-                                f"weights, {after_name} trains like {before_name} within round-off "
-                                f"({judged.describe()})", judged)
-        again = locate(moved, before.probe, transplant.probe, transplant.observables).describe()
-        beyond = judged.describe() if judged is not None else "no round-off envelope to judge it by"
-        if draws:
-            return VariantCause(variant, Cause.STREAM_THEN_UNKNOWN, f"{where}, a random-stream change; started "
-                                f"from {before_name}'s initial weights, {after_name} still differs ({beyond}; "
-                                f"{again}), but training draws random numbers{drawn} that a transplant cannot "
-                                "carry: whether that rest is a stream change or a real change is not known", judged)
-        return VariantCause(variant, Cause.REAL_CHANGE, f"started from {before_name}'s initial weights, "
-                            f"{after_name} still differs beyond round-off ({beyond}); {again}", judged)
+    recorded = start_before is not None and start_after is not None
     diffs = diff.compare_observables(before.observables, after.observables, overrides)
     where = locate(diffs, before.probe, after.probe, after.observables).describe()
-    recorded = start_before is not None and start_after is not None
-    known_start = "from the same starting weights" if recorded else "with the starting weights not recorded"
-    if envelope is None:
-        floor_only = roundoff.judge(before.observables, after.observables, _zero(after), overrides,
-                                    use_tolerance=False)
-        if floor_only.explained:
-            return VariantCause(variant, Cause.ROUND_OFF, f"{known_start}, every value is within "
-                                f"{roundoff.F:g} ULPs; {where}", floor_only)
-        if start_before is None and start_after is None:
-            return _without_model(variant, before, after, floor_only, where, overrides)
-        return VariantCause(variant, Cause.UNKNOWN, f"{known_start}, values differ by more than a few ULPs and no "
-                            f"round-off envelope was measured for this starting state; {where}")
-    judged = roundoff.judge(before.observables, after.observables, envelope, overrides)
+    judged = roundoff.judge(before.observables, after.observables, envelope or _zero(after), overrides,
+                            use_tolerance=envelope is not None)
     if judged.explained:
-        return VariantCause(variant, Cause.ROUND_OFF, f"{known_start}, {judged.describe()}; {where}", judged)
+        start = "" if not recorded or start_before == start_after else " (the starting weights differ in their last bits)"
+        return VariantCause(variant, Cause.ROUND_OFF, f"{judged.describe()}{start}; {where}", judged)
     if start_before is None and start_after is None:
         return _without_model(variant, before, after, judged, where, overrides)
-    if start_before is None or start_after is None:
+    if recorded and start_before != start_after:
+        return _transplanted(variant, before, after, before_name, after_name, envelope, overrides, where)
+    if envelope is None:
+        return VariantCause(variant, Cause.UNKNOWN, f"values differ by more than {roundoff.F:g} ULPs and no "
+                            f"round-off envelope was measured for this starting state; {where}", judged)
+    if not recorded:
         return VariantCause(variant, Cause.UNKNOWN, f"beyond round-off ({judged.describe()}), but the starting "
                             f"weights are not recorded on both sides, so a random stream cannot be told from a real "
                             f"change; {where}", judged)
+    draws = _draws(before, after)
     if draws:
-        return VariantCause(variant, Cause.UNKNOWN, f"{known_start}, beyond round-off ({judged.describe()}); "
-                            f"{where}; training draws random numbers{drawn}: a change in those draws (a random "
-                            "stream) cannot be told from a real change", judged)
-    return VariantCause(variant, Cause.REAL_CHANGE, f"{known_start}, beyond round-off ({judged.describe()}); "
-                        f"{where}", judged)
+        return VariantCause(variant, Cause.UNKNOWN, f"from the same starting weights, beyond round-off "
+                            f"({judged.describe()}); {where}; training draws random numbers ({', '.join(draws)}): a "
+                            "change in those draws (a random stream) cannot be told from a real change", judged)
+    return VariantCause(variant, Cause.REAL_CHANGE, f"from the same starting weights, beyond round-off "
+                        f"({judged.describe()}); {where}", judged)
+
+
+def _transplanted(variant: str, before: VariantResult | GoldenVariant, after: VariantResult, before_name: str,
+                  after_name: str, envelope: Envelope | None, overrides, where: str) -> VariantCause:
+    """Other starting weights, beyond round-off: what the run from ``before``'s weights says."""
+    transplant = after.evidence.transplants.get(before_name) if after.evidence is not None else None
+    if transplant is None:
+        missing = ("the golden values left no initial weights to start from" if before_name == "golden" else
+                   f"no run of {after_name} from {before_name}'s initial weights was made (run the matrix where both "
+                   "environments are)")
+        return VariantCause(variant, Cause.UNKNOWN, f"{where}; {missing}, so a random stream cannot be told from a "
+                            "real change")
+    if transplant.error is not None:
+        if "another architecture" in transplant.error.message:
+            return VariantCause(variant, Cause.REAL_CHANGE, f"{before_name}'s initial weights do not fit "
+                                f"{after_name}'s model: {transplant.error.message}")
+        return VariantCause(variant, Cause.UNKNOWN, f"{where}; the run from {before_name}'s initial weights "
+                            f"failed ({transplant.error.type}: {transplant.error.message[:200]})")
+    moved = diff.compare_observables(before.observables, transplant.observables, overrides)
+    if diff.overall(moved) == Status.IDENTICAL:
+        return VariantCause(variant, Cause.RANDOM_STREAM, f"{where}; started from {before_name}'s initial "
+                            f"weights, {after_name} trains bit for bit like {before_name}")
+    judged = roundoff.judge(before.observables, transplant.observables, envelope, overrides) \
+        if envelope is not None else None
+    if judged is not None and judged.explained:
+        return VariantCause(variant, Cause.RANDOM_STREAM, f"{where}; started from {before_name}'s initial "
+                            f"weights, {after_name} trains like {before_name} within round-off "
+                            f"({judged.describe()})", judged)
+    again = locate(moved, before.probe, transplant.probe, transplant.observables).describe()
+    beyond = judged.describe() if judged is not None else "no round-off envelope to judge it by"
+    draws = _draws(before, after)
+    if draws:
+        return VariantCause(variant, Cause.STREAM_THEN_UNKNOWN, f"{where}, a random-stream change; started "
+                            f"from {before_name}'s initial weights, {after_name} still differs ({beyond}; "
+                            f"{again}), but training draws random numbers ({', '.join(draws)}) that a transplant "
+                            "cannot carry: whether that rest is a stream change or a real change is not known", judged)
+    return VariantCause(variant, Cause.REAL_CHANGE, f"started from {before_name}'s initial weights, "
+                        f"{after_name} still differs beyond round-off ({beyond}); {again}", judged)
 
 
 def _without_model(variant: str, before: VariantResult | GoldenVariant, after: VariantResult,
