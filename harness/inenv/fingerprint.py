@@ -44,6 +44,8 @@ CPU_FLAGS = (
 EXTRA_NUMERIC_ENV = (
     "TF_DISABLE_MKL", "TF_ENABLE_MKL_NATIVE_FORMAT", "TF_ENABLE_ZENDNN_OPTS", "TF_ENABLE_AUTO_MIXED_PRECISION",
     "GOTO_NUM_THREADS", "OPENBLAS_*", "ONEDNN_*", "DNNL_*", "MKL_*", "KMP_*", "OMP_*", "NPY_*", "JAX_*",
+    # Eigen's own matrix-product kernel in TensorFlow before oneDNN (=0 sums in another order)
+    "TENSORFLOW_USE_CUSTOM_CONTRACTION_KERNEL",
 )
 
 # TensorFlow >= 2.9 on Linux x86 turns oneDNN on by default when the CPU has one
