@@ -547,6 +547,7 @@ class CaseResult:
     source_sha256: str | None = None
     lock_sha256: str | None = None
     runner_sha256: str | None = None
+    numerics_sha256: str | None = None  # the variables that change numerics, as the workers saw them
     repeat: int | None = None
     created: str | None = None
 
@@ -557,7 +558,7 @@ class CaseResult:
     @classmethod
     def from_json(cls, where: Where, data: Any) -> CaseResult:
         data = mapping(where, data, ("status", "variants", "error", "declaration", "source_sha256", "lock_sha256",
-                                     "runner_sha256", "repeat", "created"))
+                                     "runner_sha256", "numerics_sha256", "repeat", "created"))
         text = optional(reader.string)
         return cls(RunStatus(field(where, data, "status", reader.choice(("ok", "error")))),
                    field(where, data, "variants", reader.dictof(VariantResult.from_json), default={}),
@@ -566,13 +567,15 @@ class CaseResult:
                    field(where, data, "source_sha256", text, default=None),
                    field(where, data, "lock_sha256", text, default=None),
                    field(where, data, "runner_sha256", text, default=None),
+                   field(where, data, "numerics_sha256", text, default=None),
                    field(where, data, "repeat", optional(reader.integer), default=None),
                    field(where, data, "created", text, default=None))
 
     def to_json(self) -> dict:
         return {"status": self.status.value, "error": self.error.to_json() if self.error else None,
                 "source_sha256": self.source_sha256, "lock_sha256": self.lock_sha256,
-                "runner_sha256": self.runner_sha256, "repeat": self.repeat, "created": self.created,
+                "runner_sha256": self.runner_sha256, "numerics_sha256": self.numerics_sha256, "repeat": self.repeat,
+                "created": self.created,
                 "declaration": self.declaration.to_json() if self.declaration else None,
                 "variants": {name: v.to_json() for name, v in self.variants.items()}}
 

@@ -29,7 +29,8 @@ ROOT = config.ROOT
 def plan_environment(spec: envs.EnvSpec, options: RunOptions) -> incremental.Plan:
     """Which cases of ``spec`` need running, from results/<env>.json alone (cheap:
     nox calls this before it syncs the virtualenv)."""
-    inputs = incremental.collect_inputs(spec, selected_cases(options), options.repeat, ROOT)
+    inputs = incremental.collect_inputs(spec, selected_cases(options), options.repeat, ROOT,
+                                        options.worker_environ())
     previous, unusable = incremental.read_previous(options.results_dir, spec.id)
     return incremental.plan(inputs, previous, unusable, force=options.force)
 

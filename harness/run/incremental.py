@@ -25,6 +25,7 @@ from harness.core import store
 from harness.core.documents import RESULTS_KIND, RESULTS_VERSION, CaseResult, Results
 from harness.core.errors import InfrastructureError
 from harness.core.reader import DocumentError
+from harness.inenv import determinism, fingerprint
 from harness.inenv.worker import source_digest
 from harness.matrix import envs, locks
 
@@ -53,19 +54,33 @@ class RunInputs:
     lock_sha256: str | None
     runner_sha256: str
     repeat: int | None  # the runs per variant asked for (None: decided per variant)
+    numerics_sha256: str  # the variables that change numerics (oneDNN, threads, XLA flags …) the workers get
     cases: tuple[tuple[str, str], ...]  # (case, sha256 of its source and helpers), in run order
 
     def stamp(self) -> dict:
         """The digests every case entry of this run records."""
-        return {"lock_sha256": self.lock_sha256, "runner_sha256": self.runner_sha256, "repeat": self.repeat}
+        return {"lock_sha256": self.lock_sha256, "runner_sha256": self.runner_sha256,
+                "numerics_sha256": self.numerics_sha256, "repeat": self.repeat}
 
 
-def collect_inputs(spec: envs.EnvSpec, case_files: dict[str, str], repeat: int | None, root: str) -> RunInputs:
+def numerics_digest(spec: envs.EnvSpec, environ: dict[str, str] | None = None) -> str:
+    """The sha256 of the variables that change numerics, as this environment's workers
+    will see them (the fingerprint's watch list): exporting ONEDNN_MAX_CPU_ISA, say,
+    runs everything again, as a changed lock does."""
+    env = determinism.process_env(dict(spec.env_vars), os.environ if environ is None else environ)
+    watched = sorted(set(determinism.NUMERIC_ENV) | set(fingerprint.EXTRA_NUMERIC_ENV))
+    chosen = sorted((k, v) for k, v in env.items() if fingerprint.watches(watched, k))
+    return hashlib.sha256(json.dumps(chosen).encode()).hexdigest()
+
+
+def collect_inputs(spec: envs.EnvSpec, case_files: dict[str, str], repeat: int | None, root: str,
+                   environ: dict[str, str] | None = None) -> RunInputs:
     return RunInputs(
         env=json.loads(json.dumps(spec.to_json())),  # as read back: tuples become lists
         lock_sha256=locks.lock_digest(spec, root),
         runner_sha256=runner_digest(),
         repeat=repeat,
+        numerics_sha256=numerics_digest(spec, environ),
         cases=tuple((name, source_digest(path)) for name, path in case_files.items()),
     )
 
@@ -165,6 +180,9 @@ def stale_reason(entry: CaseResult | None, source_sha256: str, inputs: RunInputs
         return "lock changed" if entry.lock_sha256 else "no lock digest recorded"
     if entry.runner_sha256 != inputs.runner_sha256:
         return "runner changed" if entry.runner_sha256 else "no runner digest recorded"
+    if entry.numerics_sha256 != inputs.numerics_sha256:
+        return ("the variables that change numerics changed" if entry.numerics_sha256 else
+                "no numerics digest recorded")
     if entry.repeat != inputs.repeat:
         return f"runs per variant changed ({entry.repeat} -> {inputs.repeat})"
     if not entry.ok:

@@ -32,6 +32,11 @@ class RunOptions:
     golden_dir: str = os.path.abspath(config.DEFAULT_GOLDEN)
     force: bool = False  # run even what is up to date (see harness.run.incremental)
     envelope: int = 2  # round-off members where a result differs from golden (harness.check.roundoff)
+    environ: tuple[tuple[str, str], ...] = ()  # variables for the workers, as if exported (tests set knobs so)
+
+    def worker_environ(self) -> dict[str, str]:
+        """The environment a worker inherits: this process's, with ``environ`` on top."""
+        return {**os.environ, **dict(self.environ)}
 
     @classmethod
     def from_environment(cls, **overrides) -> RunOptions:

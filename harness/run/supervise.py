@@ -147,7 +147,7 @@ class Supervisor:
         with os.fdopen(fd, "w") as fh:
             json.dump(job, fh)
         read_fd, write_fd = os.pipe()
-        env = determinism.process_env(dict(self.spec.env_vars), os.environ)
+        env = determinism.process_env(dict(self.spec.env_vars), self.options.worker_environ())
         env["PYTHONPATH"] = runner_path()
         env.pop("VIRTUAL_ENV", None)
         self._spawned = time.time()

@@ -9,8 +9,10 @@ import os
 import subprocess
 import sys
 
+from harness.core.documents import Results
 from harness.matrix import envs
 from harness.run import environment
+from harness.run import options as run_options
 from tests.realenv import env_python
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -31,11 +33,15 @@ def case_dir(name: str) -> str:
     return os.path.join(CASES, name)
 
 
-def run_env(env_id: str, case_dirs: list[str], results: str, **options) -> dict:
-    """Run ``case_dirs`` (only those) in the real environment ``env_id``."""
-    opts = options.RunOptions(case_dirs=tuple(str(d) for d in case_dirs), results_dir=str(results),
-                              force=True, **options)
-    return environment.run_environment(envs.by_id(env_id), python_of(env_id), opts, progress=lambda _: None)
+def run_env(env_id: str, case_dirs: list, results, golden=None, environ: dict | None = None, **options) -> Results:
+    """Run ``case_dirs`` (only those) in the real environment ``env_id``, against the golden
+    values in ``golden`` (none by default), with ``environ`` exported for the workers."""
+    opts = run_options.RunOptions(case_dirs=tuple(str(d) for d in case_dirs), results_dir=str(results),
+                                  golden_dir=str(golden or os.path.join(str(results), "no-golden")), force=True,
+                                  environ=tuple(sorted((environ or {}).items())), **options)
+    doc = environment.run_environment(envs.by_id(env_id), python_of(env_id), opts, progress=lambda _: None)
+    assert doc is not None
+    return doc
 
 
 def harness(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -108,3 +108,20 @@ def one_ulp_after_fit(k):
 
     with _instance_attribute(k, "fit", fit_then_nudge):
         yield
+
+
+@contextlib.contextmanager
+def one_ulp_initial(k):
+    """When the model is created, its first initial weight moves by one ULP (towards
+    +inf): the smallest change of the state training starts from."""
+    sequential = k.sequential
+
+    def sequential_then_nudge(layers):
+        model = sequential(layers)
+        weights = model.get_weights()
+        weights[0].flat[0] = np.nextafter(weights[0].flat[0], np.array(np.inf, dtype=weights[0].dtype))
+        model.set_weights(weights)
+        return model
+
+    with _instance_attribute(k, "sequential", sequential_then_nudge):
+        yield

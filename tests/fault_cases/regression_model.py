@@ -32,6 +32,7 @@ SCENARIOS = {
     "draw": (["plain", "identity"], [IDENTITY]),
     "bn_epsilon": (["bn"], []),
     "one_ulp": (["plain"], []),
+    "ulp_initial": (["plain"], []),
 }
 
 

@@ -1,6 +1,6 @@
 """Clean twin of regressions/injected/reg_draw.py: blessed as the golden values."""
 
-from tests.fault_cases import regression_model as model
+from _fixture import injections, model  # noqa: F401
 
 VARIANTS, INVARIANTS = model.declared("draw")
 run = model.run

@@ -1,7 +1,6 @@
 """reg_bn_epsilon with BatchNormalization's epsilon at 1e-5 instead of Keras's 1e-3."""
 
-from tests.fault_cases import injections
-from tests.fault_cases import regression_model as model
+from _fixture import injections, model  # noqa: F401
 
 VARIANTS, INVARIANTS = model.declared("bn_epsilon")
 

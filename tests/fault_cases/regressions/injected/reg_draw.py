@@ -1,7 +1,6 @@
 """reg_draw with a no-op layer that consumes one random draw when it is constructed."""
 
-from tests.fault_cases import injections
-from tests.fault_cases import regression_model as model
+from _fixture import injections, model  # noqa: F401
 
 VARIANTS, INVARIANTS = model.declared("draw")
 

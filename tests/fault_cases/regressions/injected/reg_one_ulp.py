@@ -1,7 +1,6 @@
 """reg_one_ulp with one trained weight moved by one ULP before the final values are read."""
 
-from tests.fault_cases import injections
-from tests.fault_cases import regression_model as model
+from _fixture import injections, model  # noqa: F401
 
 VARIANTS, INVARIANTS = model.declared("one_ulp")
 

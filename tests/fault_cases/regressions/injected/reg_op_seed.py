@@ -1,7 +1,6 @@
 """reg_op_seed with TF 1.x's op-seed derivation injected (seeds follow a layer counter)."""
 
-from tests.fault_cases import injections
-from tests.fault_cases import regression_model as model
+from _fixture import injections, model  # noqa: F401
 
 VARIANTS, INVARIANTS = model.declared("op_seed")
 
