@@ -732,7 +732,7 @@ def check_header(where: Where, data: Any, kind: str, version: int, older: str) -
         raise where.error("no schema version")
     if found > version:
         raise where.error(f"written by a newer harness (schema {found}, this one reads {version}); "
-                          "upgrade tfrepro (it is left as it is)")
+                          "upgrade tfrepro (it is left as it is)", fix=False)
     if found < version and found != 1:  # schema 1 of either kind is upgraded when read
         raise where.error(f"schema {found} is older than {version}; {older}")
 
