@@ -65,7 +65,9 @@ def matrix_sessions(cases: str | Sequence[str] | None = None, envs: Sequence[str
     environment ids to run (default: by ``tags``, else HARNESS_TAGS, else "default");
     ``results``/``golden``/``report``: folders, relative to the noxfile; ``jobs``:
     environments at once (default: one per core; `nox -j N` or NOX_PARALLEL wins).
-    Raises UsageError for an unknown environment or tag."""
+    Raises UsageError for an unknown environment or tag in ``envs`` or ``tags``; when
+    HARNESS_TAGS names no tag, `nox -l` still lists the sessions and `nox -s matrix`
+    fails with the message."""
     project = os.getcwd()  # nox loads a noxfile from its own folder
     case_dirs = [cases] if isinstance(cases, str) else list(cases or [])
     settings = {
@@ -82,15 +84,32 @@ def matrix_sessions(cases: str | Sequence[str] | None = None, envs: Sequence[str
     try:
         specs = _selected(envs, tags)
     except (KeyError, UsageError) as exc:
-        raise UsageError(f"tfrepro.nox.matrix_sessions: {exc.args[0]}") from None
+        if envs or tags:  # the noxfile's own arguments: its author sees this at once
+            raise UsageError(f"tfrepro.nox.matrix_sessions: {exc.args[0]}") from None
+        # HARNESS_TAGS: a setting of this shell. `nox -l` and the other sessions still work;
+        # `nox -s matrix` fails with the message.
+        specs = []
+        _unusable_matrix(f"HARNESS_TAGS={os.environ.get('HARNESS_TAGS', '')!r} selects no environment: "
+                         f"{exc.args[0]}; fix or unset HARNESS_TAGS")
     nox.options.default_venv_backend = "uv"
     nox.options.sessions = ["matrix"]
-    if nox.options.parallel is None:
+    if specs and nox.options.parallel is None:
         nox.options.parallel = jobs or os.cpu_count() or 1
     for spec in specs:
         _environment_session(spec)
-    _aggregate_session(specs)
+    if specs:
+        _aggregate_session(specs)
     _harness_sessions()
+
+
+def _unusable_matrix(problem: str) -> None:
+    """A ``matrix`` session that fails with ``problem`` (the selection cannot be made)."""
+
+    @nox.session(name="matrix", python=False)
+    def matrix(session: nox.Session) -> None:
+        session.error(problem)
+
+    matrix.__doc__ = f"cannot run: {problem}"
 
 
 # An installed tfrepro brings its dependencies into nox's Python, which then runs the
