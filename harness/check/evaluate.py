@@ -134,7 +134,8 @@ def evaluate(specs: list[envs.EnvSpec], options: Options = Options(),
     envelopes = causes.Envelopes(results)
     for env, (result, golden, golden_problem, golden_path) in goldens.items():
         absent = [c for c in (golden.cases if golden is not None else ()) if c not in result.cases and c in cases]
-        verdicts += [v for v in golden_verdicts(env, result, golden, golden_problem, golden_path, envelopes)
+        verdicts += [_nothing_to_bless(v, result) for v in golden_verdicts(env, result, golden, golden_problem,
+                                                                         golden_path, envelopes)
                      if not (v.case in absent and v.check == Check.GOLDEN and v.outcome == Outcome.INFO)]
         verdicts += [_missing_result(env, case, cases[case], options.results_dir) for case in absent]
     verdicts += _cross_version(specs, results, options, envelopes)
@@ -178,6 +179,19 @@ def _digests(cases: Mapping[str, str]) -> dict[str, str]:
         except OSError:  # gone since it was listed: nothing to judge by
             pass
     return out
+
+
+def _nothing_to_bless(verdict: Verdict, result: Results) -> Verdict:
+    """A case without golden values none of whose variants ran has nothing to bless (bless
+    refuses it): its golden verdict is an error pointing at the run, not a bless command."""
+    entry = result.cases.get(verdict.case)
+    if (verdict.check != Check.GOLDEN or verdict.outcome != Outcome.MISSING or entry is None
+            or any(v.ok for v in entry.variants.values())):
+        return verdict
+    return dataclasses.replace(
+        verdict, status=Status.ERROR, outcome=Outcome.ERROR,
+        message=f"{verdict.case} has no golden values in {verdict.env}, and nothing to bless: no variant of it ran "
+                "(see its run verdict); fix the case, run it again, then bless it.")
 
 
 def _stale(env: str, result: Results, run: list[Verdict], cases: Mapping[str, str],
