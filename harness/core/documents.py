@@ -425,7 +425,9 @@ class Claim:
                    field(where, data, "rhs", _operand), field(where, data, "tolerance", reader.finite, default=0.0))
 
     def to_json(self) -> dict:
-        side = (lambda x: x.to_json() if isinstance(x, Ref) else x)
+        def side(x: Ref | float) -> dict | float:
+            return x.to_json() if isinstance(x, Ref) else x
+
         return {"name": self.name, "text": self.text, "lhs": side(self.lhs), "op": self.op, "rhs": side(self.rhs),
                 "tolerance": self.tolerance}
 

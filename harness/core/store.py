@@ -152,7 +152,7 @@ class exclusive:
 
     def __enter__(self):
         os.makedirs(os.path.dirname(self.lock_path) or ".", exist_ok=True)
-        self.fh = open(self.lock_path, "a+")  # noqa: SIM115 - held until __exit__
+        self.fh = open(self.lock_path, "a+")  # held until __exit__
         give_up = time.monotonic() + self.wait
         while True:
             try:
