@@ -104,7 +104,10 @@ def config_tags() -> tuple[str, ...]:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     options = compare_options.from_args(args)
-    ev = evaluate.evaluate(_specs(args.tag), options)
+    # The cases that exist now, by file (nothing imported): a case without results is missing,
+    # results of an edited case are stale. The folders are the run's (--cases-dir, HARNESS_CASES_DIR).
+    cases = run_options.case_files(run_options.case_dirs(args))
+    ev = evaluate.evaluate(_specs(args.tag), options, cases)
     print(text.render(ev))
     report = compare_options.report_dir(args)
     if report:

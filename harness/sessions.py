@@ -68,7 +68,9 @@ def matrix_sessions(cases: str | Sequence[str] | None = None, envs: Sequence[str
     environments at once (default: one per core; `nox -j N` or NOX_PARALLEL wins);
     ``known_failures``: your reviewed known failures, relative to the noxfile (with
     cases of your own and no such file, none; tfrepro's list applies to its own
-    cases). Raises UsageError for an unknown environment or tag."""
+    cases). Raises UsageError for an unknown environment or tag in ``envs`` or
+    ``tags``; when HARNESS_TAGS names no tag, `nox -l` still lists the sessions and
+    `nox -s matrix` fails with the message."""
     project = os.getcwd()  # nox loads a noxfile from its own folder (it changes into it first)
     case_dirs = [cases] if isinstance(cases, str) else list(cases or [])
     settings = {
@@ -85,10 +87,16 @@ def matrix_sessions(cases: str | Sequence[str] | None = None, envs: Sequence[str
     try:
         specs = _selected(envs, tags)
     except (KeyError, UsageError) as exc:
-        raise UsageError(f"tfrepro.nox.matrix_sessions: {exc.args[0]}") from None
+        if envs or tags:  # the noxfile's own arguments: its author sees this at once
+            raise UsageError(f"tfrepro.nox.matrix_sessions: {exc.args[0]}") from None
+        # HARNESS_TAGS: a setting of this shell. `nox -l` and the other sessions still work;
+        # `nox -s matrix` fails with the message.
+        specs = []
+        _unusable_matrix(f"HARNESS_TAGS={os.environ.get('HARNESS_TAGS', '')!r} selects no environment: "
+                         f"{exc.args[0]}; fix or unset HARNESS_TAGS")
     nox.options.default_venv_backend = "uv"
     nox.options.sessions = ["matrix"]
-    if nox.options.parallel is None:
+    if specs and nox.options.parallel is None:
         nox.options.parallel = jobs or os.cpu_count() or 1
     # What compare, report and bisect need to know of this project; a word the user puts
     # after `--` comes later and wins (argparse keeps the last).
@@ -100,7 +108,8 @@ def matrix_sessions(cases: str | Sequence[str] | None = None, envs: Sequence[str
     bisect_args = ["--cache", os.path.join(project, ".nox", "bisect-candidates")]
     for spec in specs:
         _environment_session(spec)
-    _aggregate_session(specs, compare_args)
+    if specs:
+        _aggregate_session(specs, compare_args)
     _harness_sessions(compare_args, bisect_args)
 
 
@@ -111,6 +120,16 @@ def _known_failures(project: str, name: str, builtin_cases: bool) -> str:
     if not os.path.exists(path) and builtin_cases:
         return config.BUILTIN_KNOWN_FAILURES
     return path
+
+
+def _unusable_matrix(problem: str) -> None:
+    """A ``matrix`` session that fails with ``problem`` (the selection cannot be made)."""
+
+    @nox.session(name="matrix", python=False)
+    def matrix(session: nox.Session) -> None:
+        session.error(problem)
+
+    matrix.__doc__ = f"cannot run: {problem}"
 
 
 # An installed tfrepro brings its dependencies into nox's Python, which then runs the

@@ -150,14 +150,58 @@ def _observables(doc: Results, case: str, ref: str) -> tuple[str, Mapping[str, O
     return variant, ({name: v.observables[name]} if name in v.observables else {})
 
 
+def _misnamed(doc: Results, case: str, variant: str, observable: str | None = None,
+              numeric: bool = False) -> str | None:
+    """What is wrong with a declaration's reference to ``variant`` (and ``observable`` of it),
+    in words naming what the case has instead; None when it names what exists, or when the
+    variant did not run (its run verdict says why)."""
+    ran = variants_of(doc, case)
+    declaration = doc.cases[case].declaration
+    declared = list(declaration.variants if declaration is not None else ())
+    declared += [v for v in ran if v not in declared]
+    if variant not in declared:
+        return f"names the variant {variant!r}, which {case} does not have (its variants: {', '.join(declared)})"
+    v = ran.get(variant)
+    if v is None or not v.ok or observable is None:
+        return None
+    if observable not in v.observables:
+        return (f"names the observable {observable!r}, which variant {variant!r} does not return "
+                f"(it returns: {', '.join(v.observables) or 'nothing'})")
+    if numeric and not v.observables[observable].kind.numeric:
+        return f"needs numbers from {variant}:{observable}, which is a {v.observables[observable].kind.value}"
+    return None
+
+
+def _same_problem(doc: Results, case: str, inv: Same) -> str | None:
+    if ":" in inv.a or ":" in inv.b:
+        sides = [ref.partition(":") for ref in (inv.a, inv.b)]
+        found = (_misnamed(doc, case, v, n or None) for v, _, n in sides)
+    else:
+        found = (_misnamed(doc, case, v, n) for v in (inv.a, inv.b) for n in (inv.observables or [None]))
+    return next((p for p in found if p), None)
+
+
+def _misnamed_verdict(env: str, case: str, check: Check, name: str, label: str, problem: str,
+                      where: str) -> Verdict:
+    return Verdict(env, case, check, Status.ERROR, Outcome.ERROR,
+                   f"{label} {problem}: fix the name in {case}'s {where}, then run the case again.", name=name)
+
+
 def invariant_verdicts(env: str, doc: Results) -> list[Verdict]:
+    """One ``invariant`` verdict per declared invariant: holds, broken (a regression), or an
+    error when it names a variant or observable the case does not have (or one did not run)."""
     out = []
     for case, entry in doc.cases.items():
         if entry.declaration is None:
             continue
         tol = tolerances_of(entry)
         for inv in entry.declaration.invariants:
-            if isinstance(inv, Same):
+            problem = _same_problem(doc, case, inv) if isinstance(inv, Same) else \
+                _misnamed(doc, case, inv.variant, inv.observable, numeric=True)
+            if problem:
+                out.append(_misnamed_verdict(env, case, Check.INVARIANT, inv.name, f"invariant '{inv.name}'",
+                                             problem, "INVARIANTS"))
+            elif isinstance(inv, Same):
                 out.append(_same_invariant(env, case, doc, inv, tol))
             elif isinstance(inv, AtMost):
                 out.append(_bound_invariant(env, case, doc, inv))
@@ -242,11 +286,19 @@ def holds(claim: Claim, lhs: float, rhs: float) -> bool:
 
 
 def claim_verdicts(env: str, doc: Results) -> list[Verdict]:
+    """One ``claim`` verdict per declared claim: holds or not (information), cannot be measured
+    (a variant did not run), or an error when it names what the case does not have."""
     out = []
     for case, entry in doc.cases.items():
         if entry.declaration is None:
             continue
         for claim in entry.declaration.claims:
+            problem = next((p for side in (claim.lhs, claim.rhs) if isinstance(side, Ref)
+                            for p in [_misnamed(doc, case, side.variant, side.observable, numeric=True)] if p), None)
+            if problem:
+                out.append(_misnamed_verdict(env, case, Check.CLAIM, claim.name, f"claim '{claim.text}'", problem,
+                                             "CLAIMS"))
+                continue
             lhs, rhs = _pick(doc, case, claim.lhs), _pick(doc, case, claim.rhs)
             if lhs is None or rhs is None:
                 out.append(Verdict(env, case, Check.CLAIM, Status.MISSING, Outcome.INFO,

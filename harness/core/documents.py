@@ -425,7 +425,9 @@ class Claim:
                    field(where, data, "rhs", _operand), field(where, data, "tolerance", reader.finite, default=0.0))
 
     def to_json(self) -> dict:
-        side = (lambda x: x.to_json() if isinstance(x, Ref) else x)
+        def side(x: Ref | float) -> dict | float:
+            return x.to_json() if isinstance(x, Ref) else x
+
         return {"name": self.name, "text": self.text, "lhs": side(self.lhs), "op": self.op, "rhs": side(self.rhs),
                 "tolerance": self.tolerance}
 
@@ -735,7 +737,7 @@ def check_header(where: Where, data: Any, kind: str, version: int, older: str) -
         raise where.error("no schema version")
     if found > version:
         raise where.error(f"written by a newer harness (schema {found}, this one reads {version}); "
-                          "upgrade tfrepro (it is left as it is)")
+                          "upgrade tfrepro (it is left as it is)", fix=False)
     if found < version and found != 1:  # schema 1 of either kind is upgraded when read
         raise where.error(f"schema {found} is older than {version}; {older}")
 

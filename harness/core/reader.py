@@ -37,9 +37,11 @@ class Where:
             return Where(self.file, f"{self.path}[{key}]", self.fix)
         return Where(self.file, f"{self.path}.{key}" if self.path else str(key), self.fix)
 
-    def error(self, message: str) -> DocumentError:
+    def error(self, message: str, fix: bool = True) -> DocumentError:
+        """The error at this position; ``fix=False`` leaves out the suggested fix (when the
+        message carries its own)."""
         where = f"{self.file}: {self.path}: " if self.path else f"{self.file}: "
-        return DocumentError(where + message + (f" ({self.fix})" if self.fix else ""))
+        return DocumentError(where + message + (f" ({self.fix})" if self.fix and fix else ""))
 
     def expected(self, what: str, got: Any) -> DocumentError:
         return self.error(f"expected {what}, got {_show(got)}")

@@ -15,9 +15,11 @@ import json
 import os
 import re
 import tempfile
+import time
 from typing import Any
 
 from harness.core import documents
+from harness.core.errors import InfrastructureError
 from harness.core.reader import DocumentError, Where
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
@@ -128,30 +130,44 @@ def write_golden(path: str, doc: documents.Golden) -> None:
     write_json(path, doc.to_json())
 
 
-class Busy(RuntimeError):
+class Busy(InfrastructureError):
     """Another process holds the lock of a document (a run or a bless of the same environment)."""
+
+
+# How long a writer waits for the lock, by what it is: a bless takes seconds, so a second
+# bless of the same environment waits for the first and then merges into what it wrote; a
+# run takes minutes, so a second run fails at once and says so.
+WAIT_SECONDS = {"bless": 120.0, "run": 0.0}
 
 
 class exclusive:
     """One writer per document (a run's results, a bless's golden file): a second
-    writer at the same time fails clearly instead of losing the first one's work."""
+    writer at the same time waits (a bless) or fails clearly (a run) instead of losing
+    the first one's work. Raises Busy (exit code 4) when the lock stays taken."""
 
-    def __init__(self, path: str, what: str = "run"):
+    def __init__(self, path: str, what: str = "run", wait: float | None = None):
         self.what = what
+        self.wait = WAIT_SECONDS.get(what, 0.0) if wait is None else wait
         self.lock_path = os.path.join(os.path.dirname(path) or ".", "." + os.path.basename(path) + ".lock")
 
     def __enter__(self):
-        os.makedirs(os.path.dirname(self.lock_path), exist_ok=True)
-        self.fh = open(self.lock_path, "a+")  # noqa: SIM115 - held until __exit__
-        try:
-            fcntl.flock(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self.fh.close()
-            raise Busy(
-                f"another {self.what} is writing {self.lock_path[:-5].replace('/.', '/')} right now; "
-                "wait for it" + (" or use a separate --results folder" if self.what == "run" else "")
-            ) from None
-        return self
+        os.makedirs(os.path.dirname(self.lock_path) or ".", exist_ok=True)
+        self.fh = open(self.lock_path, "a+")  # held until __exit__
+        give_up = time.monotonic() + self.wait
+        while True:
+            try:
+                fcntl.flock(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except BlockingIOError:
+                if time.monotonic() >= give_up:
+                    break
+                time.sleep(0.05)
+        self.fh.close()
+        waited = f" (waited {self.wait:g} s)" if self.wait else ""
+        raise Busy(
+            f"another {self.what} is writing {self.lock_path[:-5].replace('/.', '/')} right now{waited}; "
+            "wait for it" + (" or use a separate --results folder" if self.what == "run" else "")
+        ) from None
 
     def __exit__(self, *exc):
         fcntl.flock(self.fh, fcntl.LOCK_UN)

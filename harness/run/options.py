@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import os
 
 from harness import config
 from harness.core.errors import UsageError
 from harness.inenv.worker import discover
 
-__all__ = ["RunOptions", "UsageError", "add_arguments", "parse_run_args", "selected_cases"]
+__all__ = ["RunOptions", "UsageError", "add_arguments", "case_dirs", "case_files", "parse_run_args", "selected_cases"]
 
 REPEAT_AUTO = None  # a determinism repeat only where it tells something (harness.run.policy)
 
@@ -107,11 +108,7 @@ def from_args(args: argparse.Namespace) -> RunOptions:
     if args.case_timeout is not None:
         options.case_timeout = args.case_timeout
     options.force = options.force or args.force
-    user_dirs = args.cases_dir or list(config.get("HARNESS_CASES_DIR"))
-    if user_dirs:
-        with_builtin = args.with_builtin_cases or config.get("HARNESS_WITH_BUILTIN_CASES")
-        options.case_dirs = ((config.BUILTIN_CASES,) if with_builtin else ()) + tuple(
-            os.path.abspath(os.path.expanduser(d)) for d in user_dirs)
+    options.case_dirs = case_dirs(args)
     results = args.results or config.get("HARNESS_RESULTS")
     if results:
         options.results_dir = os.path.abspath(results)
@@ -119,6 +116,18 @@ def from_args(args: argparse.Namespace) -> RunOptions:
     if golden:
         options.golden_dir = os.path.abspath(golden)
     return options
+
+
+def case_dirs(args: argparse.Namespace) -> tuple[str, ...]:
+    """The cases folders in effect (absolute): --cases-dir, else HARNESS_CASES_DIR, else the
+    built-in cases; with --with-builtin-cases (HARNESS_WITH_BUILTIN_CASES=1) the built-in
+    cases come first. Compare uses the same folders to know which cases exist."""
+    user_dirs = args.cases_dir or list(config.get("HARNESS_CASES_DIR"))
+    if not user_dirs:
+        return (config.BUILTIN_CASES,)
+    with_builtin = args.with_builtin_cases or config.get("HARNESS_WITH_BUILTIN_CASES")
+    return ((config.BUILTIN_CASES,) if with_builtin else ()) + tuple(
+        os.path.abspath(os.path.expanduser(d)) for d in user_dirs)
 
 
 def parse_run_args(argv: list[str]) -> RunOptions:
@@ -141,14 +150,47 @@ class ArgumentParser(argparse.ArgumentParser):
     """argparse that raises UsageError instead of exiting, so one place makes exit codes."""
 
     def error(self, message: str):  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}")
+        if message.startswith("unrecognized arguments: "):
+            message += _suggestions(self, message.split(": ", 1)[1].split())
+        # The command line prints "tfrepro: " before every error: say only the verb after it.
+        prog = self.prog.removeprefix("tfrepro").strip()
+        raise UsageError(f"{prog}: {message}" if prog else message)
+
+
+def _option_strings(parser: argparse.ArgumentParser) -> set[str]:
+    """Every --option of ``parser`` and of its sub-commands."""
+    found: set[str] = set()
+    for action in parser._actions:
+        found.update(o for o in action.option_strings if o.startswith("--"))
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found |= _option_strings(sub)
+    return found
+
+
+def _suggestions(parser: argparse.ArgumentParser, words: list[str]) -> str:
+    """" (did you mean --fail-on-drift?)" for misspelt options, and where the options are listed."""
+    known = sorted(_option_strings(parser))
+    close = []
+    for word in words:
+        if word.startswith("--"):
+            close += difflib.get_close_matches(word.split("=", 1)[0], known, n=1, cutoff=0.7)
+    hint = f" (did you mean {' '.join(dict.fromkeys(close))}?)" if close else ""
+    return hint + "; see --help for the options"
+
+
+def case_files(folders: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """Case name -> module path in ``folders``, by file name (nothing is imported); an
+    earlier folder's case wins. UsageError for a folder that does not exist."""
+    for folder in folders:
+        if not os.path.isdir(folder):
+            raise UsageError(f"cases folder {folder} does not exist (--cases-dir / HARNESS_CASES_DIR)")
+    return discover(list(folders))
 
 
 def selected_cases(options: RunOptions) -> dict[str, str]:
     """Case name -> module path for this run; a clear UsageError where that is ambiguous."""
-    for folder in options.case_dirs:
-        if not os.path.isdir(folder):
-            raise UsageError(f"cases folder {folder} does not exist (--cases-dir / HARNESS_CASES_DIR)")
+    found = case_files(options.case_dirs)
     # The worker lets an earlier folder's case win silently; two cases of one name
     # would share one results entry and one golden entry, so refuse that here.
     owners: dict[str, list[str]] = {}
@@ -159,7 +201,6 @@ def selected_cases(options: RunOptions) -> dict[str, str]:
     if clashes:
         name, paths = min(clashes.items())
         raise UsageError(f"two cases are named {name!r}: {' and '.join(paths)}; rename yours")
-    found = discover(list(options.case_dirs))
     if not found:
         raise UsageError(f"no case modules (*.py) in {', '.join(options.case_dirs)}")
     unknown = [name for name in options.only if name not in found]
