@@ -18,7 +18,7 @@ import nox
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness.sessions import HOST_PYTHON, matrix_sessions  # noqa: E402
+from harness.sessions import HOST_PYTHON, matrix_sessions
 
 matrix_sessions()
 

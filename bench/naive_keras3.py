@@ -37,9 +37,9 @@ def main():
         for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
             os.environ.setdefault(name, str(args.threads))
 
+    import keras
     import numpy as np
     import tensorflow as tf
-    import keras
 
     if args.threads:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)

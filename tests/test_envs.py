@@ -54,7 +54,8 @@ def test_cpu_wheels_where_the_release_offers_them():
 def test_every_environment_has_a_lock_made_for_it():
     for env in envs.select():
         path = locks.lock_path(env, ROOT)
-        text = open(path).read()
+        with open(path) as f:
+            text = f.read()
         assert f"# Lock for environment {env.id}:" in text
         assert f"resolved as of {env.exclude_newer}" in text
         for req in env.requirements:

@@ -347,7 +347,7 @@ def test_case_timeout_from_the_command_line_and_the_environment(tmp_path):
     envs = {"option": quiet_env, "variable": dict(quiet_env, HARNESS_CASE_TIMEOUT="1.5")}
     procs = {k: subprocess.Popen(cmd, cwd=drive.ROOT, env=envs[k], stdout=subprocess.PIPE,
                                  stderr=subprocess.STDOUT, text=True) for k, cmd in runs.items()}
-    for key, proc in procs.items():
+    for proc in procs.values():
         out, _ = proc.communicate(timeout=240)
         assert proc.returncode == 0, out[-3000:]
     for key, seconds in (("option", "1"), ("variable", "1.5")):

@@ -14,11 +14,17 @@ import warnings
 import numpy as np
 
 from harness.inenv import determinism, initializers, losses, names, optimizers
-from harness.inenv.quirks import (_applies_decay, _batch_traced_steps, _executing_eagerly, _keras_version,
-                                  _metric_name, _ordered_iterations)
+from harness.inenv.quirks import (
+    _applies_decay,
+    _batch_traced_steps,
+    _executing_eagerly,
+    _keras_version,
+    _metric_name,
+    _ordered_iterations,
+)
 
 
-class Framework(object):
+class Framework:
     def __init__(self, flavour, backend="tensorflow"):
         self.flavour = flavour
         self.backend = backend

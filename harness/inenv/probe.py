@@ -13,9 +13,11 @@ training step it makes (``k.train_on_batch``, each batch of ``k.fit``). The prob
 - in a transplant run, puts another environment's initial weights in instead
   (keras-team/keras#15899: the maintainers' advice for bypassing a changed random stream);
 - in a round-off member, moves every float weight by one unit in the last place, up
-  or down at random, at creation and after every step: a perturbation the size of
+  or down at random, once, when the model is created: a perturbation the size of
   round-off, as in the perturbation-growth test of Rosinski & Williamson (1997) and
-  the ensemble consistency test of Baker et al. (2015); see harness.check.roundoff.
+  the ensemble consistency test of Baker et al. (2015). Once, not after every step:
+  the calibration (harness.check.roundoff) found that a perturbation at every step
+  adds more than a change of machine does, and the envelope then hides real changes.
 
 Python 3.7+, standard library and numpy only.
 """
@@ -56,7 +58,7 @@ class TransplantError(Exception):
     """The source's initial state does not fit this model (another architecture)."""
 
 
-class Probe(object):
+class Probe:
     """One run of one variant: the models it builds, in creation order.
 
     ``state_dir``: save each model's initial weights there (None: do not).
@@ -140,8 +142,6 @@ class Probe(object):
             return
         if self.record and self.models[position][1]["start"] is None:
             self.models[position][1]["start"] = self.models[position][1]["initial"]
-        if self.rng is not None:
-            self._perturb(model)
         if self.record:
             self.models[position][1]["steps"].append({"loss": _number(loss), "layers": self._state(model)})
 
@@ -155,7 +155,7 @@ class Probe(object):
     def report(self):
         """The probe document (harness.core.documents.Probe) of this run."""
         return {"models": [record for _, record in self.models], "transplanted_from": self.transplanted_from,
-                "perturbation": "1 ULP at random on every float weight, at creation and after every step"
+                "perturbation": "1 ULP at random on every float weight, once, at creation"
                 if self.rng is not None else None}
 
     # -- inside --------------------------------------------------------------------

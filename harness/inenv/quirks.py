@@ -35,7 +35,7 @@ def _ordered_iterations(keras, tf, optimizer_class):
     class Ordered(optimizer_class):
         @symbolic
         def get_updates(self, loss, params):
-            updates = super(Ordered, self).get_updates(loss, params)
+            updates = super().get_updates(loss, params)
             with tf.control_dependencies(updates[1:]):
                 updates[0] = K.update_add(self.iterations, 1)
             self.updates = updates
@@ -77,7 +77,7 @@ def _batch_traced_steps(tf, train_function):
     return steps
 
 
-class _BatchTracedSteps(object):
+class _BatchTracedSteps:
     """Keras's step loop traced once per batch content, then called again.
 
     Keras 3.0-3.6 trace their step loop anew on every train_on_batch call, the batch

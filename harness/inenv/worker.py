@@ -26,7 +26,7 @@ TRACEBACK_LINES = 12
 KINDS = ("scalar", "series", "table", "array", "digest", "text")
 
 
-class Channel(object):
+class Channel:
     def __init__(self, fd):
         self._fh = os.fdopen(fd, "w", buffering=1)
 
@@ -184,10 +184,8 @@ def same_bits(a, b):
     xs, ys = a.get("values") or [], b.get("values") or []
     if len(xs) != len(ys):
         return False
-    for x, y in zip(xs, ys):
-        if x != y and not (x != x and y != y):
-            return False
-    return True
+    # equal, or both NaN (x != x holds for NaN only)
+    return all(x == y or (x != x and y != y) for x, y in zip(xs, ys))
 
 
 def envelope(reference, members):

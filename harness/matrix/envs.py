@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 # Keras flavours: how the framework under test exposes Keras.
 BUNDLED = "tf.keras"  # Keras 2 shipped inside TensorFlow (1.14 ... 2.15)

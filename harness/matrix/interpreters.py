@@ -61,7 +61,7 @@ def _uv_candidate(version: str) -> list[str]:
     return [out.stdout.strip()] if out.returncode == 0 and out.stdout.strip() else []
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def resolve(version: str) -> str | None:
     """The absolute path of a working Python ``version``, or None."""
     override = _env_override(version)

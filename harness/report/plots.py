@@ -341,7 +341,7 @@ def _finals(ev: Evaluation, case: str) -> Plot | None:
             if i == len(names) - 1:
                 xk = panel.map([k], [panel.ylim[0]])[0, 0]
                 fig.text(xk, panel.y0 - 0.05, env, ha="center", va="top", rotation=90, size=6.5)
-        for j, (variant, y) in enumerate(ys.items()):
+        for j, y in enumerate(ys.values()):
             fig.markers(panel, x, y, MARKERS[j % len(MARKERS)], cmap(j % 10))
     fig.legend([(v, cmap(j % 10), MARKERS[j % len(MARKERS)]) for j, v in enumerate(variants)])
     return Plot("final values per environment", "The last value of each curve, a marker per variant; "

@@ -90,7 +90,7 @@ def plan(results: dict[str, Results], pairs: list[edges_module.Edge], results_di
                         if variant not in moved["variants"]:
                             moved["variants"].append(variant)
                             moved["transplant"]["states"][variant] = files
-                for env, v, start in ((edge.after, a, start_a), (edge.before, b, start_b)):
+                for env, start in ((edge.after, start_a), (edge.before, start_b)):
                     if start is not None and (case, variant, start) not in envelopes:
                         wanted[(env, case, variant, start)] = None
                         envelopes[(case, variant, start)] = env

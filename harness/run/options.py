@@ -32,7 +32,7 @@ class RunOptions:
     results_dir: str = os.path.abspath(config.DEFAULT_RESULTS)
     golden_dir: str = os.path.abspath(config.DEFAULT_GOLDEN)
     force: bool = False  # run even what is up to date (see harness.run.incremental)
-    envelope: int = 2  # round-off members where a result differs from golden (harness.check.roundoff)
+    envelope: int = 3  # round-off members where a result differs from golden (harness.check.roundoff)
     environ: tuple[tuple[str, str], ...] = ()  # variables for the workers, as if exported (tests set knobs so)
 
     def worker_environ(self) -> dict[str, str]:
@@ -95,7 +95,7 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup, sha
     parser.add_argument("--repeat", type=_repeat, default=REPEAT_AUTO, metavar="auto|N",
                         help="runs per variant: auto (a second run only where it tells something: no golden "
                              "values, a difference from them, another machine), 1 (never), 2 (always)")
-    parser.add_argument("--envelope", type=_members, default=2, metavar="N",
+    parser.add_argument("--envelope", type=_members, default=3, metavar="N",
                         help="round-off members run where a result differs from its golden values (0: none)")
     if not shared:
         parser.add_argument("--results", default=None, metavar="DIR", help="results folder (HARNESS_RESULTS)")

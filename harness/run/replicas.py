@@ -65,9 +65,7 @@ def merge(first: Results, second: Results, repeat: int, only: set[tuple[str, str
     cases = {}
     for name, entry in first.cases.items():
         other = second.cases.get(name)
-        if not asked(name):
-            cases[name] = entry
-        elif other is None or entry.status == RunStatus.ERROR:
+        if not asked(name) or other is None or entry.status == RunStatus.ERROR:
             cases[name] = entry
         elif other.status == RunStatus.ERROR:
             why = other.error.message if other.error else "it did not reach this case"

@@ -1,6 +1,6 @@
 """reg_bn_epsilon with BatchNormalization's epsilon at 1e-5 instead of Keras's 1e-3."""
 
-from _fixture import injections, model  # noqa: F401
+from _fixture import injections, model
 
 VARIANTS, INVARIANTS = model.declared("bn_epsilon")
 

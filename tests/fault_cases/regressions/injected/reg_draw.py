@@ -1,6 +1,6 @@
 """reg_draw with a no-op layer that consumes one random draw when it is constructed."""
 
-from _fixture import injections, model  # noqa: F401
+from _fixture import injections, model
 
 VARIANTS, INVARIANTS = model.declared("draw")
 

@@ -1,6 +1,6 @@
 """reg_one_ulp with one trained weight moved by one ULP before the final values are read."""
 
-from _fixture import injections, model  # noqa: F401
+from _fixture import injections, model
 
 VARIANTS, INVARIANTS = model.declared("one_ulp")
 

@@ -1,6 +1,6 @@
 """reg_op_seed with TF 1.x's op-seed derivation injected (seeds follow a layer counter)."""
 
-from _fixture import injections, model  # noqa: F401
+from _fixture import injections, model
 
 VARIANTS, INVARIANTS = model.declared("op_seed")
 
