@@ -101,6 +101,15 @@ def _case_verdict(env: str, case: str, result: Results, blessed: GoldenCase, gol
                     f"{worst.describe()}).{since}", variant=worst_variant, diffs=all_diffs,
                     divergence=divergence, packages=tuple(changes), against="golden", cause=cause,
                     details=what)
+            # Beyond round-off: classified as on the blessing machine (a transplant from the
+            # golden initial weights, judged within round-off, tells a random stream from a
+            # real change), the machine difference still named.
+            classified = causes.classify_case(golden, result, case, per_variant, "golden", env, envelopes) \
+                if envelopes is not None else None
+            if classified is not None:
+                what = f"{classified.describe()} ({what})"
+                cause = dict(cause, **classified.to_json(),
+                             key=f"{classified.cause.value}: {'; '.join(changes) or 'no change'}")
             return Verdict(
                 env, case, Check.GOLDEN, Status.DRIFT, Outcome.REGRESSION,
                 f"{case} no longer matches its golden values in {env}, beyond what round-off explains "
