@@ -29,10 +29,11 @@ def lock(session: nox.Session) -> None:
     session.run(sys.executable, "-m", "harness.matrix.locks", *session.posargs)
 
 
-@nox.session(python=False)
+@nox.session(python=HOST_PYTHON)
 def bench(session: nox.Session) -> None:
     """What the harness costs next to bare framework work: nox -s bench [-- --envs a,b --cases x,y]."""
-    session.run(sys.executable, "-m", "bench", *session.posargs)
+    session.install("-e", ".[bench]", silent=True)
+    session.run("python", "-m", "bench", *session.posargs)
 
 
 @nox.session(python=HOST_PYTHON)

@@ -26,6 +26,8 @@ class FloorEnv:
     run: Measured | None  # the bare script; None when the environment could not be built
     import_seconds: float | None  # framework import, as the bare script saw it
     case_seconds: dict[str, float]
+    observables: str | None = None  # the file of what each variant returned ({case: {variant: observables}})
+    variant_seconds: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
 
     @property
     def seconds(self) -> float:
@@ -65,8 +67,11 @@ def bare_env(spec: envs.EnvSpec) -> dict[str, str]:
     return env
 
 
-def run_bare(spec: envs.EnvSpec, python: str, case_files: list[str], log: str) -> tuple[Measured, dict]:
+def run_bare(spec: envs.EnvSpec, python: str, case_files: list[str], log: str,
+             out: str | None = None) -> tuple[Measured, dict]:
     cmd = [python, BARE_SCRIPT, "--flavour", spec.flavour, "--backend", spec.backend]
+    if out:
+        cmd += ["--out", out]
     for path in case_files:
         cmd += ["--case", path]
     measured = run_measured(cmd, log, env=bare_env(spec), cwd=ROOT)
@@ -83,12 +88,15 @@ def floor_env(spec: envs.EnvSpec, case_files: list[str], workdir: str) -> FloorE
     build_seconds, python = build_env(spec, os.path.join(workdir, "venvs", spec.id), logs)
     if python is None:
         return FloorEnv(spec.id, build_seconds, None, None, {})
-    measured, timing = run_bare(spec, python, case_files, os.path.join(logs, f"{spec.id}.bare.log"))
-    return FloorEnv(spec.id, build_seconds, measured, timing.get("import"), timing.get("cases", {}))
+    out = os.path.join(logs, f"{spec.id}.observables.json")
+    measured, timing = run_bare(spec, python, case_files, os.path.join(logs, f"{spec.id}.bare.log"), out)
+    return FloorEnv(spec.id, build_seconds, measured, timing.get("import"), timing.get("cases", {}),
+                    out if os.path.exists(out) else None, timing.get("variants", {}))
 
 
 def run_floor(specs: list[envs.EnvSpec], case_files: list[str], workdir: str, jobs: int = 1) -> Floor:
-    """Build and run every environment, ``jobs`` at a time (as nox --parallel would)."""
+    """Build and run every environment, ``jobs`` at a time (1: the floor of issue 17, a
+    bare sequential single run of each environment through the same adapter)."""
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         done = list(pool.map(lambda spec: floor_env(spec, case_files, workdir), specs))
