@@ -19,7 +19,8 @@ import pytest
 
 from harness import cli
 from harness.check.verdicts import holds
-from harness.core import documents
+from harness.core.documents.declarations import Claim
+from harness.core.documents.observables import Kind, Observable
 from harness.core.reader import Where
 from harness.inenv import declare, names, observe, worker
 from harness.matrix import envs
@@ -37,8 +38,8 @@ def test_a_text_observable_is_a_kind_the_worker_and_the_host_accept():
     assert obs == {"kind": "text", "value": "Adam"}
     assert observe.text(3) == {"kind": "text", "value": "3"}
     assert worker.check_observables({"optimizer_class": obs}) == {"optimizer_class": obs}
-    parsed = documents.Observable.from_json(Where("results.json"), obs)
-    assert parsed.kind == documents.Kind.TEXT and not parsed.kind.numeric
+    parsed = Observable.from_json(Where("results.json"), obs)
+    assert parsed.kind == Kind.TEXT and not parsed.kind.numeric
 
 
 def test_two_texts_are_the_same_bits_only_when_equal():
@@ -50,7 +51,7 @@ def test_two_texts_are_the_same_bits_only_when_equal():
 def _claim(op, rhs, tolerance=0.0):
     raw = declare.claim("lr", "the learning rate is 0.001", ("a", "learning_rate", "last"), op, rhs,
                         tolerance=tolerance)
-    return raw, documents.Claim.from_json(Where("results.json"), raw)
+    return raw, Claim.from_json(Where("results.json"), raw)
 
 
 @pytest.mark.parametrize(("op", "tolerance", "expected"), [

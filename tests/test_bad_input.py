@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from harness.core import store
-from harness.core.documents import Results
+from harness.core.documents.results import Results
 from harness.core.reader import Where
 from harness.inenv.worker import source_digest
 from harness.matrix import envs

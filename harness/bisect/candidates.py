@@ -28,7 +28,7 @@ from packaging.utils import canonicalize_name as _canonical
 
 from harness.bisect.releases import Release
 from harness.core import store
-from harness.core.documents import Results, RunStatus
+from harness.core.documents.results import Results, RunStatus
 from harness.core.reader import DocumentError
 from harness.inenv.worker import source_digest
 from harness.matrix import interpreters, locks

@@ -33,7 +33,7 @@ from harness.bisect.candidates import DEFAULT_CACHE, Attempt, Workspace
 from harness.check import fingerprints
 from harness.check.divergence import Divergence
 from harness.check.verdicts import compare_case, explain
-from harness.core.documents import Results
+from harness.core.documents.results import Results
 from harness.core.status import EXIT_USAGE, Status
 from harness.matrix import envs
 from harness.run.options import UsageError, parse_run_args

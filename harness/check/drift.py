@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from harness.check import causes, fingerprints
 from harness.check.verdicts import Verdict, compare_case, explain
-from harness.core.documents import Results
+from harness.core.documents.results import Results
 from harness.core.status import Check, Outcome, Status
 
 

@@ -16,7 +16,8 @@ from harness.check.golden import golden_verdicts
 from harness.check.options import Options
 from harness.check.verdicts import Verdict, claim_verdicts, invariant_verdicts, run_verdicts
 from harness.core import store
-from harness.core.documents import Golden, Results
+from harness.core.documents.golden import Golden
+from harness.core.documents.results import Results
 from harness.core.errors import UsageError
 from harness.core.reader import DocumentError
 from harness.core.status import EXIT_CODES, Check, Outcome, Status

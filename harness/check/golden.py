@@ -15,7 +15,8 @@ import shlex
 
 from harness.check import causes, fingerprints, roundoff
 from harness.check.verdicts import PerVariant, Verdict, compare_case, explain, tolerances_of, variants_of
-from harness.core.documents import Golden, GoldenCase, Results
+from harness.core.documents.golden import Golden, GoldenCase
+from harness.core.documents.results import Results
 from harness.core.status import Check, Outcome, Status
 
 

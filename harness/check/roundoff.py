@@ -44,7 +44,9 @@ from collections.abc import Mapping
 import numpy as np
 
 from harness.check import tolerances
-from harness.core.documents import Envelope, Observable, ToleranceOverride
+from harness.core.documents.declarations import ToleranceOverride
+from harness.core.documents.evidence import Envelope
+from harness.core.documents.observables import Observable
 
 M = 32.0  # how far beyond the measured envelope a difference may go
 F = 4.0  # ULPs of the value always granted: the last roundings of the value itself

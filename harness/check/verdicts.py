@@ -16,19 +16,10 @@ from collections.abc import Callable, Mapping
 from harness.check import diff
 from harness.check.diff import ObservableDiff
 from harness.check.divergence import Divergence, locate
-from harness.core.documents import (
-    AtMost,
-    CaseResult,
-    Claim,
-    Determinism,
-    Golden,
-    Observable,
-    Ref,
-    Results,
-    Same,
-    ToleranceOverride,
-    VariantResult,
-)
+from harness.core.documents.declarations import AtMost, Claim, Ref, Same, ToleranceOverride
+from harness.core.documents.golden import Golden
+from harness.core.documents.observables import Observable
+from harness.core.documents.results import CaseResult, Determinism, Results, VariantResult
 from harness.core.status import Check, Outcome, Status, worst
 
 

@@ -14,7 +14,8 @@ import shlex
 from harness.check import fingerprints
 from harness.check.evaluate import Evaluation
 from harness.check.verdicts import Verdict
-from harness.core.documents import Kind, Observable, VariantResult
+from harness.core.documents.observables import Kind, Observable
+from harness.core.documents.results import VariantResult
 from harness.core.status import Check, Outcome, Status
 from harness.matrix import envs
 from harness.report import derive, text

@@ -27,7 +27,7 @@ import numpy as np
 from matplotlib import colormaps
 
 from harness.check.evaluate import Evaluation
-from harness.core.documents import Observable
+from harness.core.documents.observables import Observable
 from harness.report import model, pool
 from harness.report.canvas import SmallMultiples, legend_rows, limits
 

@@ -22,7 +22,8 @@ import os
 
 from harness import config
 from harness.core import store
-from harness.core.documents import RESULTS_KIND, RESULTS_VERSION, CaseResult, Results
+from harness.core.documents.results import CaseResult, Results
+from harness.core.documents.schema import RESULTS_KIND, RESULTS_VERSION
 from harness.core.errors import InfrastructureError
 from harness.core.reader import DocumentError
 from harness.inenv import determinism, fingerprint

@@ -15,15 +15,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from harness.core.documents import (
-    CaseResult,
-    Determinism,
-    Observable,
-    Results,
-    RunError,
-    RunStatus,
-    VariantResult,
-)
+from harness.core.documents.observables import Observable, RunError
+from harness.core.documents.results import CaseResult, Determinism, Results, RunStatus, VariantResult
 
 SECOND_RUN = "the determinism run (the second process)"
 
