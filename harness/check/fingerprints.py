@@ -25,7 +25,8 @@ import dataclasses
 import enum
 from collections.abc import Iterable
 
-from harness.inenv import fingerprint as inenv
+from harness.inenv.hardware import CPU_FLAGS
+from harness.inenv.numerics import watches
 
 # -- packages -------------------------------------------------------------------
 
@@ -224,7 +225,7 @@ def read_side(fp: dict) -> Side:
         if legacy_cpu.get("model"):
             facts["cpu.model_name"] = legacy_cpu["model"]
         if isinstance(legacy_cpu.get("flags"), list):
-            facts["cpu.flags"] = Partial(frozenset(legacy_cpu["flags"]), frozenset(inenv.CPU_FLAGS))
+            facts["cpu.flags"] = Partial(frozenset(legacy_cpu["flags"]), frozenset(CPU_FLAGS))
         if legacy_cpu.get("count"):
             facts["cpu.logical_cpus"] = legacy_cpu["count"]
         if parsed.get("release"):
@@ -360,7 +361,7 @@ def _env_changes(a: Side, b: Side, missing: dict[int, list[str]], names: tuple[s
     variables = sorted({k[4:] for s in (a, b) for k in s.facts if k.startswith("env.")} - set(XLA_VARIABLES))
     unrecorded: dict[int, list[str]] = {0: [], 1: []}
     for name in variables:
-        watched = [inenv.watches(s.watched or (), name) for s in (a, b)]
+        watched = [watches(s.watched or (), name) for s in (a, b)]
         if not all(watched):
             unrecorded[watched.index(False)].append(name)
             continue
@@ -369,7 +370,7 @@ def _env_changes(a: Side, b: Side, missing: dict[int, list[str]], names: tuple[s
             out.append(change)
     for side, other in ((0, b), (1, a)):
         mine = set((a, b)[side].watched or ())
-        others = [w for w in (other.watched or ()) if w not in mine and not inenv.watches(tuple(mine), w)]
+        others = [w for w in (other.watched or ()) if w not in mine and not watches(tuple(mine), w)]
         if unrecorded[side]:
             missing[side].append(f"the variables {', '.join(unrecorded[side])} (set in {names[1 - side]})")
         rest = [w for w in others if w not in unrecorded[side]]

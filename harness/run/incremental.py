@@ -26,7 +26,7 @@ from harness.core.documents.results import CaseResult, Results
 from harness.core.documents.schema import RESULTS_KIND, RESULTS_VERSION
 from harness.core.errors import InfrastructureError
 from harness.core.reader import DocumentError
-from harness.inenv import determinism, fingerprint
+from harness.inenv import determinism, numerics
 from harness.inenv.worker import source_digest
 from harness.matrix import envs, locks
 
@@ -69,8 +69,8 @@ def numerics_digest(spec: envs.EnvSpec, environ: dict[str, str] | None = None) -
     will see them (the fingerprint's watch list): exporting ONEDNN_MAX_CPU_ISA, say,
     runs everything again, as a changed lock does."""
     env = determinism.process_env(dict(spec.env_vars), os.environ if environ is None else environ)
-    watched = sorted(set(determinism.NUMERIC_ENV) | set(fingerprint.EXTRA_NUMERIC_ENV))
-    chosen = sorted((k, v) for k, v in env.items() if fingerprint.watches(watched, k))
+    watched = sorted(set(determinism.NUMERIC_ENV) | set(numerics.EXTRA_NUMERIC_ENV))
+    chosen = sorted((k, v) for k, v in env.items() if numerics.watches(watched, k))
     return hashlib.sha256(json.dumps(chosen).encode()).hexdigest()
 
 
