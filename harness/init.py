@@ -16,7 +16,7 @@ import dataclasses
 import os
 
 from harness.core.errors import UsageError
-from harness.inenv.worker import discover
+from harness.inenv.cases import discover
 from harness.matrix import envs
 
 NOXFILE = '''\

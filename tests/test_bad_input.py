@@ -29,7 +29,7 @@ import pytest
 from harness.core import store
 from harness.core.documents.results import Results
 from harness.core.reader import Where
-from harness.inenv.worker import source_digest
+from harness.inenv.cases import source_digest
 from harness.matrix import envs
 from tests import fakes
 from tests.fault_cases import drive

@@ -30,7 +30,7 @@ from harness.bisect.releases import Release
 from harness.core import store
 from harness.core.documents.results import Results, RunStatus
 from harness.core.reader import DocumentError
-from harness.inenv.worker import source_digest
+from harness.inenv.cases import source_digest
 from harness.matrix import interpreters, locks
 from harness.matrix.envs import EnvSpec
 from harness.run import environment

@@ -21,7 +21,7 @@ from harness.core.documents.results import Results
 from harness.core.errors import UsageError
 from harness.core.reader import DocumentError
 from harness.core.status import EXIT_CODES, Check, Outcome, Status
-from harness.inenv.worker import source_digest
+from harness.inenv.cases import source_digest
 from harness.matrix import envs
 
 

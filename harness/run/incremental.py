@@ -27,7 +27,7 @@ from harness.core.documents.schema import RESULTS_KIND, RESULTS_VERSION
 from harness.core.errors import InfrastructureError
 from harness.core.reader import DocumentError
 from harness.inenv import determinism, numerics
-from harness.inenv.worker import source_digest
+from harness.inenv.cases import source_digest
 from harness.matrix import envs, locks
 
 RUNNER_DIR = config.RUNNER_DIR

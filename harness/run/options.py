@@ -15,7 +15,7 @@ import os
 
 from harness import config
 from harness.core.errors import UsageError
-from harness.inenv.worker import discover
+from harness.inenv.cases import discover
 
 __all__ = ["RunOptions", "UsageError", "add_arguments", "case_dirs", "case_files", "parse_run_args", "selected_cases"]
 

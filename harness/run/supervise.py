@@ -30,7 +30,7 @@ from harness.core.documents.results import EnvStatus, Results
 from harness.core.documents.schema import RESULTS_KIND, RESULTS_VERSION
 from harness.core.reader import DocumentError, Where
 from harness.inenv import determinism, protocol
-from harness.inenv.worker import source_digest
+from harness.inenv.cases import source_digest
 from harness.matrix import envs
 from harness.run.options import RunOptions
 from harness.run.staging import runner_path
