@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from harness.check import fingerprints
+from harness.check import fingerprints, machine_facts
 from harness.check.fingerprints import Kind
 from harness.inenv import hardware, readings
 from harness.inenv.numerics import numeric_env
@@ -262,7 +262,7 @@ def test_variables_one_side_does_not_watch_are_named():
     ("macOS-14.5-arm64-arm-64bit", "arm64", {"system": "macOS", "release": "14.5", "arch": "arm64", "tag": "arm-64bit"}),
 ])
 def test_platform_strings(text, arch, expected):
-    assert fingerprints.parse_platform(text, arch) == expected
+    assert machine_facts.parse_platform(text, arch) == expected
 
 
 def test_byte_sizes_read_as_people_write_them():

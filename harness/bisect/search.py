@@ -30,8 +30,8 @@ from collections.abc import Callable
 
 from harness.bisect import releases
 from harness.bisect.candidates import DEFAULT_CACHE, Attempt, Workspace
-from harness.check import fingerprints
 from harness.check.divergence import Divergence
+from harness.check.packages import package_changes
 from harness.check.verdicts import compare_case, explain
 from harness.core.documents.results import Results
 from harness.core.status import EXIT_USAGE, Status
@@ -167,7 +167,7 @@ def _found(start: Outcome, trials: list[Trial], attempts: dict[str, Attempt], lo
     return dataclasses.replace(
         start, trials=tuple(trials), last_same=versions[low], first_changed=versions[high],
         untested_between=tuple(versions[low + 1:high]), status=status, change=change, divergence=divergence,
-        packages=tuple(fingerprints.package_changes(before.fingerprint, after.fingerprint)),
+        packages=tuple(package_changes(before.fingerprint, after.fingerprint)),
     )
 
 

@@ -13,6 +13,7 @@ import shlex
 
 from harness.check import fingerprints
 from harness.check.evaluate import Evaluation
+from harness.check.packages import key_changes, package_changes
 from harness.check.verdicts import Verdict
 from harness.core.documents.observables import Kind, Observable
 from harness.core.documents.results import VariantResult
@@ -179,8 +180,8 @@ def _env_row(spec: envs.EnvSpec, ev: Evaluation, env_verdict: Verdict | None, pr
     other: tuple[str, ...] = ()
     if previous and doc is not None:
         before = ev.results[previous].fingerprint if previous in ev.results else None
-        key = tuple(fingerprints.key_changes(before, fp))
-        other = tuple(c for c in fingerprints.package_changes(before, fp) if c not in key)
+        key = tuple(key_changes(before, fp))
+        other = tuple(c for c in package_changes(before, fp) if c not in key)
         other += tuple(fingerprints.platform_changes(before, fp))
     return EnvRow(spec, state, note, str(fp.get("python") or spec.python), versions,
                   previous if doc is not None else None, key, other)
