@@ -42,6 +42,7 @@ def safe_name(name: str) -> str:
 
 
 def document_path(folder: str, env_id: str) -> str:
+    """``folder/<env_id>.json``; ValueError when ``env_id`` is not a safe file name."""
     return os.path.join(folder, safe_name(env_id) + ".json")
 
 
@@ -132,6 +133,8 @@ def write_results(path: str, doc: Results) -> None:
 
 
 def write_golden(path: str, doc: Golden) -> None:
+    """Write golden values atomically; DocumentError when the file there is a newer schema
+    (a newer harness wrote it: it is left as it is)."""
     newer = newer_schema(path, GOLDEN_KIND, GOLDEN_VERSION)
     if newer is not None:
         raise DocumentError(f"{path}: written by a newer harness (schema {newer}); upgrade tfrepro to bless")

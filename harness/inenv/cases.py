@@ -50,6 +50,8 @@ def source_digest(path):
 
 
 def load_case(name, path):
+    """The case module at ``path``, imported as ``harness_case_<name>`` with its folder on
+    sys.path (for its ``_*.py`` helpers); whatever the module raises on import propagates."""
     folder = os.path.dirname(os.path.abspath(path))
     added = folder not in sys.path
     if added:

@@ -33,6 +33,8 @@ def _canonical(name):
 
 
 def installed_packages():
+    """{canonical name: version} of the distributions in this interpreter's site-packages,
+    read from their *.dist-info / *.egg-info folder names, sorted by name."""
     found = {}
     paths = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     for folder in paths:

@@ -62,6 +62,9 @@ def cpu():
 
 
 def cpu_facts():
+    """The "machine" section's CPU: vendor, family, model, stepping, microcode and the
+    sorted flag set from /proc/cpuinfo's first processor, and the logical CPU count;
+    each field it cannot read is unknown, with why."""
     try:
         fields, unreadable = _cpuinfo(), None
     except OSError as exc:
@@ -207,11 +210,14 @@ def _confstr(name):
 
 
 def kernel():
+    """The running kernel's release and build string (platform.release/version)."""
     return {"release": platform.release() or unknown("platform.release() is empty"),
             "version": platform.version() or unknown("platform.version() is empty")}
 
 
 def libc():
+    """The libc this process runs on (glibc's confstr) and the one the interpreter binary
+    was linked against (platform.libc_ver)."""
     running = _confstr("CS_GNU_LIBC_VERSION")
     linked = platform.libc_ver(sys.executable)
     return {
@@ -224,6 +230,7 @@ def libc():
 
 
 def os_release(path="/etc/os-release"):
+    """The distribution's PRETTY_NAME from /etc/os-release (OSError when it is unreadable)."""
     with open(path) as fh:
         fields = dict(re.findall(r'^(\w+)="?(.*?)"?$', fh.read(), re.M))
     return fields.get("PRETTY_NAME") or unknown("no PRETTY_NAME in " + path)

@@ -167,6 +167,8 @@ def numpy_blas():
 
 
 def threads(fw):
+    """The CPUs this process may use and, with TensorFlow, the intra-op and inter-op thread
+    counts in effect (0: TensorFlow picks), with how they were read."""
     out = {}
     if hasattr(os, "sched_getaffinity"):
         out["cpus_usable"] = len(os.sched_getaffinity(0))
@@ -191,6 +193,7 @@ def threads(fw):
 
 
 def xla(fw):
+    """XLA_FLAGS and TF_XLA_FLAGS as sorted token lists, and TensorFlow's JIT setting where it has one."""
     out = {
         "flags": sorted(os.environ.get("XLA_FLAGS", "").split()),
         "tf_flags": sorted(os.environ.get("TF_XLA_FLAGS", "").split()),
@@ -203,6 +206,8 @@ def xla(fw):
 
 
 def framework_numerics(fw):
+    """The framework's own switches: Keras floatx, op determinism (as set), and for JAX
+    jax_enable_x64, the default matmul precision and the backend."""
     out = {}
     keras = getattr(fw, "keras", None)
     if keras is not None:

@@ -7,10 +7,12 @@ names a reading that failed, with why). Python 3.7+, standard library only.
 
 
 def unknown(why):
+    """The record of a reading that failed: ``{"unknown": why}``."""
     return {"unknown": why}
 
 
 def is_unknown(value):
+    """Whether ``value`` is such a record."""
     return isinstance(value, dict) and set(value) == {"unknown"}
 
 

@@ -15,6 +15,8 @@ KINDS = ("scalar", "series", "table", "array", "digest", "text")
 
 
 def error_info(exc):
+    """The protocol's error record of ``exc``: its type name, message (2,000 characters at
+    most) and the last TRACEBACK_LINES lines of its traceback."""
     lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
     text = "".join(lines).rstrip().splitlines()
     return {"type": type(exc).__name__, "message": str(exc)[:2000], "traceback": text[-TRACEBACK_LINES:]}
@@ -49,6 +51,9 @@ def check_observables(value):
 
 
 def run_once(fw, module, seeds, params, workdir, probe=None):
+    """One run of a case's ``run()`` inside ``fw.fresh(seeds)`` (a full reset, then the seeds
+    set), with ``probe`` recording through the adapter; the checked observables.
+    Raises whatever the case raises, or BadObservables."""
     with fw.fresh(seeds):
         fw.probe = probe
         try:
@@ -67,6 +72,8 @@ def differing(first, second):
 
 
 def same_bits(a, b):
+    """Whether two observables are bit for bit the same: kind, text value, shape and every
+    value (NaN equals NaN); None equals only None."""
     if a is None or b is None:
         return a is b
     if a.get("kind") != b.get("kind") or a.get("value") != b.get("value") or a.get("shape") != b.get("shape"):

@@ -28,6 +28,8 @@ class Channel:
         self._fh = os.fdopen(fd, "w", buffering=1)
 
     def send(self, event, **fields):
+        """One event as one JSON line, with its name and the time (seconds since the epoch);
+        TypeError/ValueError, before anything is written, when a field is not JSON."""
         fields["event"] = event
         fields["time"] = time.time()
         line = json.dumps(fields) + "\n"  # encoded first: a failure writes nothing half-way
@@ -36,6 +38,8 @@ class Channel:
 
 
 def run_task(channel, fw, task, name, path):
+    """One task of the job: declare the case, then run each chosen variant in the task's
+    mode, as events (case_start, case_declared or case_error, variant_*, case_end)."""
     channel.send("case_start", case=name, mode=task["mode"], source_sha256=source_digest(path))
     try:
         module = load_case(name, path)
@@ -119,6 +123,9 @@ def _run_variant(channel, fw, task, case, module, seeds, variant, params):
 
 
 def main(argv=None):
+    """The worker's command line: read the job, import the framework, send ``ready`` with the
+    fingerprint, run every task, send ``done``. Exit code 0, or 3 when the job or the
+    framework cannot be loaded (a framework_error event says why)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--job", required=True, help="the job file (harness.inenv.protocol)")
     parser.add_argument("--fd", type=int, required=True, help="the file descriptor events go to")

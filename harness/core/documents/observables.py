@@ -95,10 +95,12 @@ class Observable:
 
 
 def observables_from_json(where: Where, data: Any) -> dict[str, Observable]:
+    """{name: Observable} from a JSON object; DocumentError naming the first bad one."""
     return reader.dictof(Observable.from_json)(where, data)
 
 
 def observables_to_json(observables: Mapping[str, Observable]) -> dict:
+    """The JSON object of {name: Observable}, in their order."""
     return {name: obs.to_json() for name, obs in observables.items()}
 
 

@@ -20,7 +20,11 @@ GOLDEN_VERSION = 2
 
 
 def check_header(where: Where, data: Any, kind: str, version: int, older: str) -> None:
-    """The schema and version of a document; ``older`` says what to do with an older one."""
+    """The schema and version of a document; ``older`` says what to do with an older one.
+
+    Raises DocumentError at ``where`` when ``data`` is not a ``kind`` document, has no
+    version, or has a newer one (a newer harness wrote it), or an older one other than
+    schema 1 (which the documents upgrade when read)."""
     if not isinstance(data, dict) or data.get("schema") != kind:
         raise where.error(f"not a {kind} document")
     found = data.get("version")
