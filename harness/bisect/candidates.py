@@ -70,6 +70,9 @@ def requirements_with(requirements: tuple[str, ...], package: str, version: str)
 
 
 def candidate_spec(base: EnvSpec, package: str, release: Release) -> EnvSpec:
+    """``base`` with ``package`` pinned to ``release``: its own id ("<package>-<version>-<base id>"),
+    requirements, the tag "bisect", and the later of the base's and the release's
+    exclude-newer dates."""
     days = [base.exclude_newer, release.exclude_newer() or base.exclude_newer]
     return dataclasses.replace(
         base,

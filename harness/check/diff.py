@@ -160,4 +160,5 @@ def compare_observables(expected: Mapping[str, Observable], obtained: Mapping[st
 
 
 def overall(diffs: list[ObservableDiff]) -> Status:
+    """The worst status of ``diffs`` (IDENTICAL when there are none)."""
     return worst(d.status for d in diffs)

@@ -34,10 +34,13 @@ class Evaluation:
     options: Options
 
     def by_outcome(self, outcome: Outcome) -> list[Verdict]:
+        """The verdicts with ``outcome``, in evaluation order."""
         return [v for v in self.verdicts if v.outcome == outcome]
 
     @property
     def exit_code(self) -> int:
+        """The exit code of the worst outcome present, in the order of status.EXIT_CODES; 0 when
+        none of them is present (pass, known, fixed, stale, info)."""
         present = {v.outcome for v in self.verdicts}
         for outcome, code in EXIT_CODES:
             if outcome in present:

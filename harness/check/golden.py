@@ -22,6 +22,7 @@ from harness.core.status import Check, Outcome, Status
 
 
 def bless_command(env: str, case: str) -> str:
+    """The nox command that blesses one case of one environment, shell-quoted."""
     return f"nox -s bless -- {shlex.quote(env)} --case {shlex.quote(case)}"
 
 

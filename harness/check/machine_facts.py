@@ -141,6 +141,10 @@ def parse_platform(text: str, arch: str | None = None) -> dict:
 
 
 def read_side(fp: dict) -> Side:
+    """One fingerprint (the JSON the worker sent) as facts: the machine and numerics
+    sections by MACHINE_FACTS and NUMERICS_FACTS, the cache readings, the numeric
+    variables as "env.<NAME>", and for the first fingerprints what their cpu, env and
+    platform keys tell. A fact the fingerprint does not record is absent."""
     facts: dict = {}
     machine, numerics = fp.get("machine"), fp.get("numerics")
     legacy_cpu = fp.get("cpu") or {}

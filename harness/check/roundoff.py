@@ -82,10 +82,12 @@ class RoundOff:
 
     @property
     def unexplained(self) -> list[ObservableRoundOff]:
+        """The observables whose difference round-off does not explain."""
         return [o for o in self.observables if not o.explained]
 
     @property
     def chaotic(self) -> list[ObservableRoundOff]:
+        """The observables where round-off alone grows to the size of the values (chaotic_from set)."""
         return [o for o in self.observables if o.chaotic_from is not None]
 
     def describe(self) -> str:

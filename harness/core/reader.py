@@ -33,6 +33,7 @@ class Where:
         self.fix = fix
 
     def at(self, key: str | int) -> Where:
+        """The position one step further: ``[key]`` for a list index, ``.key`` for a field."""
         if isinstance(key, int):
             return Where(self.file, f"{self.path}[{key}]", self.fix)
         return Where(self.file, f"{self.path}.{key}" if self.path else str(key), self.fix)
@@ -44,6 +45,7 @@ class Where:
         return DocumentError(where + message + (f" ({self.fix})" if self.fix and fix else ""))
 
     def expected(self, what: str, got: Any) -> DocumentError:
+        """The DocumentError "expected <what>, got <a short form of got>" at this position."""
         return self.error(f"expected {what}, got {_show(got)}")
 
 

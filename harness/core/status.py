@@ -51,6 +51,7 @@ class Check(str, enum.Enum):
 
     @property
     def drift(self) -> bool:
+        """Whether this is one of the cross-version comparisons ("drift:…")."""
         return self.value.startswith("drift:")
 
     @property

@@ -39,6 +39,7 @@ _SEVERE = (Outcome.REGRESSION, Outcome.ERROR, Outcome.NONDETERMINISTIC, Outcome.
 
 
 def plural(n: int, word: str) -> str:
+    """"1 case", "2 cases": ``n`` and ``word``, with an s unless n is 1."""
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
@@ -359,6 +360,8 @@ class ClaimRow:
 
 
 def claims(ev: Evaluation) -> tuple[ClaimRow, ...]:
+    """One row per declared claim (by case, then name): in every environment of the grid's
+    order that measured it, whether it holds, fails or cannot be measured, and why."""
     declared: dict[tuple[str, str], str] = {}
     for doc in ev.results.values():
         for case, entry in doc.cases.items():

@@ -48,6 +48,8 @@ def _header(m: ReportModel) -> list[str]:
 
 
 def render(m: ReportModel) -> str:
+    """index.html as one string: the header, then SECTIONS, with the style sheet inline and
+    a Content-Security-Policy that loads nothing."""
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
              f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
              '<meta name="viewport" content="width=device-width, initial-scale=1">',

@@ -21,10 +21,13 @@ STATE_LABELS = {
 
 
 def chips(items: tuple[str, ...] | list[str]) -> str:
+    """Each item (a package change, an environment) as an escaped chip; "none" when empty."""
     return "".join(f'<span class="pkg">{e(p)}</span>' for p in items) or '<span class="muted">none</span>'
 
 
 def diff_table(v: Verdict) -> str:
+    """The sizes of the first 8 observables that are not identical (values that differ and
+    beyond tolerance, max |Δ|, relative, ULPs, where first), as an HTML table; "" when none."""
     rows = [d for d in v.diffs if d.status.value not in ("identical",)][:8]
     if not rows:
         return ""
@@ -42,6 +45,9 @@ def diff_table(v: Verdict) -> str:
 
 
 def item(v: Verdict, state: str, group: CauseGroup | None = None, mark: str = "", packages: bool = True) -> str:
+    """One verdict as an <article> of class ``s-<state>``: its message, its facts (shared
+    cause, drift ``mark`` and cause, first divergence, package differences unless
+    ``packages`` is False, known failure), the sizes per observable and the details."""
     variant = f"/{v.variant}" if v.variant else ""
     facts = []
     if group is not None:

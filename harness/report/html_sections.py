@@ -27,6 +27,8 @@ def _cell_html(cell: Cell) -> str:
 
 
 def grid(m: ReportModel) -> list[str]:
+    """The case × environment grid, by lineage: each cell's marks and worst state, its
+    sentences on hover; an environment that did not run is one row-wide cell."""
     out = ['<section id="grid"><h2>Cases × environments</h2>',
            ('<p class="muted">Golden comparison mark: = identical, ~ close (bits differ, within tolerance), '
             'r round-off (bits moved by a machine difference, explained by round-off), D drift, ? missing, '
@@ -56,6 +58,8 @@ def grid(m: ReportModel) -> list[str]:
 
 
 def flagged(m: ReportModel) -> list[str]:
+    """Every flagged verdict, one <details> per outcome, then the cases without golden values
+    with the command that blesses them."""
     out = ['<section id="flagged"><h2>Flagged items</h2>']
     if not (m.sections or m.missing):
         out.append("<p>Nothing is flagged: every check passed.</p>")
@@ -79,6 +83,8 @@ def flagged(m: ReportModel) -> list[str]:
 
 
 def causes(m: ReportModel) -> list[str]:
+    """The causes several verdicts share (and round-off passes), one article each with the
+    environments, cases and outcomes it covers."""
     out = ['<section id="causes"><h2>Shared causes</h2>']
     shown = m.shown_causes
     if not shown:
@@ -118,6 +124,8 @@ def _mark_cell(row: EdgeRow, case: str) -> str:
 
 
 def drift(m: ReportModel) -> list[str]:
+    """The drift map (a mark per comparison and case, then each changed case with its
+    sentence) and the comparison with the reference environment."""
     out = ['<section id="drift"><h2>Cross-version drift</h2>']
     if not m.drift_map and not m.reference:
         out.append('<p class="muted">No two environments with results were compared.</p></section>')
@@ -182,6 +190,8 @@ def _finals_table(ev, case: str) -> str:
 
 
 def cases(m: ReportModel) -> list[str]:
+    """Per case: the first paragraph of its docstring, its plots, and its final values per
+    environment as a table."""
     out = ['<section id="cases"><h2>Cases</h2>']
     if not m.cases:
         out.append("<p>No results yet.</p>")
@@ -201,6 +211,8 @@ def cases(m: ReportModel) -> list[str]:
 
 
 def claims(m: ReportModel) -> list[str]:
+    """The claims table: per claim, how many environments it holds in and a strip of one
+    square per environment (holds, fails, cannot be measured)."""
     out = ['<section id="claims"><h2>Claims of the seeds</h2>']
     if not m.claims:
         out.append('<p class="muted">No case declares a claim.</p></section>')
@@ -226,6 +238,8 @@ def claims(m: ReportModel) -> list[str]:
 
 
 def environments(m: ReportModel) -> list[str]:
+    """The environments table, by lineage: status, Python, the key package versions, and the
+    package differences from the previous environment of the lineage with results."""
     shown = [c for c in model.KEY_COLUMNS if any(c in r.versions for r in m.env_rows)]
     out = ['<section id="environments"><h2>Environments</h2>',
            ('<p class="muted">Versions as installed (from each result\'s fingerprint); differences are against '

@@ -124,6 +124,7 @@ class ReportModel:
 
 
 def lineages(specs: tuple[envs.EnvSpec, ...] | list[envs.EnvSpec]) -> tuple[tuple[str, tuple[envs.EnvSpec, ...]], ...]:
+    """``specs`` grouped by lineage: (lineage, its specs), in the order each lineage first appears."""
     groups: dict[str, list[envs.EnvSpec]] = {}
     for spec in specs:
         groups.setdefault(spec.lineage, []).append(spec)
@@ -131,6 +132,7 @@ def lineages(specs: tuple[envs.EnvSpec, ...] | list[envs.EnvSpec]) -> tuple[tupl
 
 
 def lineage_title(lineage: str) -> str:
+    """The heading of a lineage ("Keras 3 on TensorFlow"…), or its name when it has none."""
     return LINEAGE_TITLES.get(lineage, lineage)
 
 
@@ -211,6 +213,9 @@ def _missing(ev: Evaluation) -> tuple[MissingGroup, ...]:
 
 
 def build(ev: Evaluation) -> ReportModel:
+    """The report model of an evaluation: the grid's cells, a row per environment, the
+    flagged sections, the missing golden values, claims, shared causes, the drift map and
+    the reference comparison; every renderer reads this, nothing else."""
     by_cell: dict[tuple[str, str], list[Verdict]] = {}
     env_level: dict[str, Verdict] = {}
     for v in ev.verdicts:

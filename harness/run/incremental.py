@@ -35,6 +35,7 @@ FORCE_HINT = "--force or HARNESS_FORCE=1 re-runs it"
 
 
 def file_digest(path: str) -> str:
+    """The hex sha256 of a file's bytes."""
     return store.sha256_file(path)
 
 
@@ -76,6 +77,8 @@ def numerics_digest(spec: envs.EnvSpec, environ: dict[str, str] | None = None) -
 
 def collect_inputs(spec: envs.EnvSpec, case_files: dict[str, str], repeat: int | None, root: str,
                    environ: dict[str, str] | None = None) -> RunInputs:
+    """What one environment's results depend on, by content: its definition, lock, runner,
+    numeric variables, repeat count, and each case's source digest (helpers included)."""
     return RunInputs(
         env=json.loads(json.dumps(spec.to_json())),  # as read back: tuples become lists
         lock_sha256=locks.lock_digest(spec, root),
@@ -100,9 +103,11 @@ class Plan:
 
     @property
     def up_to_date(self) -> bool:
+        """Whether nothing needs running."""
         return not self.run
 
     def describe(self) -> str:
+        """One line for the log: what runs and why, and what is kept."""
         dropped = ""  # results are never dropped; cases outside this run are kept as they are
         if self.up_to_date:
             return (f"up to date, skipped: lock, runner and {_cases(len(self.keep))} unchanged since "

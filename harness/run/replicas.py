@@ -27,6 +27,8 @@ def differing(first: Mapping[str, Observable], second: Mapping[str, Observable])
 
 
 def same_bits(a: Observable | None, b: Observable | None) -> bool:
+    """Whether two observables are bit for bit the same: kind, shape, text value and every
+    value (NaN equals NaN); None equals only None."""
     if a is None or b is None:
         return a is b
     if (a.kind, a.shape, a.value) != (b.kind, b.shape, b.value) or len(a.values) != len(b.values):

@@ -39,6 +39,7 @@ LOG_TAIL_LINES = 15
 
 
 def now() -> str:
+    """The current UTC time, ISO 8601 to the second ("2026-01-31T12:00:00Z")."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
@@ -57,6 +58,7 @@ def base_document(spec: envs.EnvSpec) -> dict:
 
 
 def unavailable_document(spec: envs.EnvSpec, reason: str, error: RunError | None = None) -> Results:
+    """The results of an environment that could not be built or started: no cases, the reason."""
     return Results(spec.to_json(), EnvStatus.UNAVAILABLE, {}, now(), __version__, reason, error)
 
 
