@@ -121,6 +121,18 @@ def _lookup(section: object, path: str) -> object:
     return as_unknown(value) or value
 
 
+def _recorded(section: dict, keys: list[str]) -> dict:
+    """{key: value} of the ``keys`` that ``section`` records (Unknown where a reading on
+    the way failed), in the order of ``keys``; a key it does not record is left out."""
+    out = {}
+    for key in keys:
+        try:
+            out[key] = _lookup(section, key)
+        except KeyError:
+            pass
+    return out
+
+
 def parse_platform(text: str, arch: str | None = None) -> dict:
     """Kernel release, architecture and the "with-…" tag (libc, or the distribution on
     Python 3.7) of a platform.platform() string."""
@@ -152,17 +164,8 @@ def read_side(fp: dict) -> Side:
     if "tag" in parsed:
         facts["platform.tag"] = parsed["tag"]
     if isinstance(machine, dict):
-        for fact in MACHINE_FACTS:
-            try:
-                facts[fact.key] = _lookup(machine, fact.key)
-            except KeyError:
-                pass
-        for source, _ in CACHE_SOURCES:
-            try:
-                caches = _lookup(machine, "caches." + source)
-            except KeyError:
-                continue
-            facts["caches." + source] = caches
+        facts.update(_recorded(machine, [fact.key for fact in MACHINE_FACTS]))
+        facts.update(_recorded(machine, ["caches." + source for source, _ in CACHE_SOURCES]))
     else:  # the first fingerprints
         if legacy_cpu.get("machine"):
             facts["arch"] = legacy_cpu["machine"]
@@ -176,11 +179,7 @@ def read_side(fp: dict) -> Side:
             facts["kernel.release"] = parsed["release"]
     watched: tuple[str, ...] | None = None
     if isinstance(numerics, dict):
-        for fact in NUMERICS_FACTS:
-            try:
-                facts[fact.key] = _lookup(numerics, fact.key)
-            except KeyError:
-                pass
+        facts.update(_recorded(numerics, [fact.key for fact in NUMERICS_FACTS]))
         env = numerics.get("env") or {}
         watched = tuple(numerics.get("env_watched") or sorted(env))
     elif isinstance(fp.get("env"), dict):
