@@ -98,12 +98,16 @@ def _specs(tags: list[str]) -> list[envs.EnvSpec]:
 
 
 def config_tags() -> tuple[str, ...]:
+    """The tags of HARNESS_TAGS (comma-separated; none when unset)."""
     from harness import config
 
     return config.get("HARNESS_TAGS")
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    """``tfrepro compare``: every verdict for the results present, the summary printed and the
+    report written; the evaluation's exit code (4 when the report cannot be written and
+    nothing worse happened)."""
     options = compare_options.from_args(args)
     # The cases that exist now, by file (nothing imported): a case without results is missing,
     # results of an edited case are stale. The folders are the run's (--cases-dir, HARNESS_CASES_DIR).
@@ -124,6 +128,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_evidence(args: argparse.Namespace) -> int:
+    """``tfrepro evidence``: transplants and envelopes for the cross-version comparisons; 0."""
     from harness.run import evidence
 
     options = compare_options.from_args(args)
@@ -137,6 +142,9 @@ def cmd_evidence(args: argparse.Namespace) -> int:
 
 
 def cmd_bless(args: argparse.Namespace) -> int:
+    """``tfrepro bless``: accept results as golden values, environment by environment, printing
+    the plan; 1 when any environment was refused or not written, else 0. UsageError for
+    an unknown environment."""
     from harness import config
 
     results = args.results or config.get("HARNESS_RESULTS") or config.DEFAULT_RESULTS
@@ -174,6 +182,8 @@ def cmd_bless(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """``tfrepro run``: run one environment's cases with the given interpreter; 4 when the
+    environment is unavailable, else 0. UsageError for an unknown environment."""
     from harness.run import environment
 
     try:
@@ -188,6 +198,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    """``tfrepro list``: the selected environments, one line each or as JSON; 0."""
     specs = _specs(args.tag)
     if args.json:
         print(json.dumps([s.to_json() for s in specs], indent=1))
@@ -198,12 +209,14 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_bisect(args: argparse.Namespace) -> int:
+    """``tfrepro bisect``: see harness.bisect.search.run."""
     from harness.bisect import search
 
     return search.run(args)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    """``tfrepro init``: a project folder to start from, and what to do next; 0."""
     from harness import init
 
     print(init.summary(args.dir, init.init(args.dir, args.cases)))

@@ -16,7 +16,7 @@ import dataclasses
 import os
 
 from harness.core.errors import UsageError
-from harness.inenv.worker import discover
+from harness.inenv.cases import discover
 from harness.matrix import envs
 
 NOXFILE = '''\
@@ -147,6 +147,7 @@ def init(root: str, cases: str = "cases") -> list[Step]:
 
 
 def summary(root: str, steps: list[Step]) -> str:
+    """What init did (one line per step) and the commands to run next, as text."""
     env = envs.REFERENCE_ENV
     lines = [f"tfrepro init: {os.path.abspath(root)}"] + [s.line(root) for s in steps]
     lines += [

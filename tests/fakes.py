@@ -6,7 +6,7 @@ import json
 
 from harness.check import bless
 from harness.core import store
-from harness.core.documents import Results
+from harness.core.documents.results import Results
 from harness.core.reader import Where
 from harness.matrix import envs
 from harness.run import supervise

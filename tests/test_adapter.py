@@ -19,9 +19,10 @@ import pytest
 
 from harness import cli
 from harness.check.verdicts import holds
-from harness.core import documents
+from harness.core.documents.declarations import Claim
+from harness.core.documents.observables import Kind, Observable
 from harness.core.reader import Where
-from harness.inenv import declare, names, observe, worker
+from harness.inenv import cases, declare, names, observe, runs
 from harness.matrix import envs
 from harness.run import staging
 
@@ -36,21 +37,21 @@ def test_a_text_observable_is_a_kind_the_worker_and_the_host_accept():
     obs = observe.text(type("Adam", (), {}).__name__)
     assert obs == {"kind": "text", "value": "Adam"}
     assert observe.text(3) == {"kind": "text", "value": "3"}
-    assert worker.check_observables({"optimizer_class": obs}) == {"optimizer_class": obs}
-    parsed = documents.Observable.from_json(Where("results.json"), obs)
-    assert parsed.kind == documents.Kind.TEXT and not parsed.kind.numeric
+    assert runs.check_observables({"optimizer_class": obs}) == {"optimizer_class": obs}
+    parsed = Observable.from_json(Where("results.json"), obs)
+    assert parsed.kind == Kind.TEXT and not parsed.kind.numeric
 
 
 def test_two_texts_are_the_same_bits_only_when_equal():
-    assert worker.differing({"c": observe.text("Adam")}, {"c": observe.text("Adam")}) == []
-    assert worker.differing({"c": observe.text("Adam")}, {"c": observe.text("LegacyAdam")}) == ["c"]
+    assert runs.differing({"c": observe.text("Adam")}, {"c": observe.text("Adam")}) == []
+    assert runs.differing({"c": observe.text("Adam")}, {"c": observe.text("LegacyAdam")}) == ["c"]
 
 
 # -- claims ----------------------------------------------------------------------------------
 def _claim(op, rhs, tolerance=0.0):
     raw = declare.claim("lr", "the learning rate is 0.001", ("a", "learning_rate", "last"), op, rhs,
                         tolerance=tolerance)
-    return raw, documents.Claim.from_json(Where("results.json"), raw)
+    return raw, Claim.from_json(Where("results.json"), raw)
 
 
 @pytest.mark.parametrize(("op", "tolerance", "expected"), [
@@ -123,22 +124,22 @@ def _case_folder(tmp_path, helper="SCALE = 2.0\n"):
 
 def test_a_case_imports_a_helper_beside_it_and_the_helper_counts_in_its_digest(tmp_path):
     folder = _case_folder(tmp_path)
-    found = worker.discover([str(folder)])
+    found = cases.discover([str(folder)])
     assert list(found) == ["scaled"]  # _shared.py is a helper, not a case
     path = found["scaled"]
-    module = worker.load_case("scaled", path)
+    module = cases.load_case("scaled", path)
     assert module.run(None, workdir=str(tmp_path)) == {"scale": observe.scalar(2.0)}
-    decl = worker.declaration(module, path)
+    decl = cases.declaration(module, path)
     assert decl["helpers"] == ["_shared.py"]
     # SEEDS changes the seeds a case starts from; the others keep their defaults
     assert decl["seeds"] == {"numpy": 11, "python": 2, "framework": 3}
 
-    before = worker.source_digest(path)
+    before = cases.source_digest(path)
     (folder / "_shared.py").write_text("SCALE = 3.0\n")
-    edited = worker.source_digest(path)
+    edited = cases.source_digest(path)
     assert edited != before  # an edit to the helper runs the case again
     (folder / "_other.py").write_text("")
-    assert worker.source_digest(path) not in (before, edited)  # so does a new helper
+    assert cases.source_digest(path) not in (before, edited)  # so does a new helper
 
 
 # -- the rewritten field cases ----------------------------------------------------------------------
@@ -358,7 +359,7 @@ def test_the_rewritten_field_cases_give_the_originals_numbers(env_id, tmp_path, 
             shared = set(entry["observables"]) & set(mine["observables"])
             assert shared == set(entry["observables"])  # every original observable is still there
             for obs in sorted(shared):  # and holds the same bits
-                assert not worker.differing({obs: entry["observables"][obs]}, {obs: mine["observables"][obs]}), \
+                assert not runs.differing({obs: entry["observables"][obs]}, {obs: mine["observables"][obs]}), \
                     (case, variant, obs)
 
     rewritten = after["cases"]["optimizer_from_config"]

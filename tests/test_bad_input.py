@@ -27,9 +27,9 @@ from pathlib import Path
 import pytest
 
 from harness.core import store
-from harness.core.documents import Results
+from harness.core.documents.results import Results
 from harness.core.reader import Where
-from harness.inenv.worker import source_digest
+from harness.inenv.cases import source_digest
 from harness.matrix import envs
 from tests import fakes
 from tests.fault_cases import drive

@@ -8,7 +8,7 @@ import pytest
 
 from bench import breakdown, floor, harness_runs, matrix_bench, scaling
 from bench.measure import children_peak_mb, run_measured
-from harness.inenv.worker import discover, source_digest
+from harness.inenv.cases import discover, source_digest
 from harness.matrix import envs
 from harness.run import options
 

@@ -8,7 +8,7 @@ import pytest
 from harness.check import diff
 from harness.check.divergence import first_divergence
 from harness.check.tolerances import Tolerance
-from harness.core.documents import Observable
+from harness.core.documents.observables import Observable
 from harness.core.reader import Where
 from harness.core.status import Status
 

@@ -1,7 +1,7 @@
 """Where two runs part, by construction from the probes' records (harness.check.divergence)."""
 
 from harness.check.divergence import locate
-from harness.core.documents import Probe
+from harness.core.documents.probes import Probe
 from harness.core.reader import Where
 from harness.core.status import Status
 from tests import fakes

@@ -15,9 +15,10 @@ import sys
 
 import pytest
 
-from harness.check import fingerprints
+from harness.check import fingerprints, machine_facts
 from harness.check.fingerprints import Kind
-from harness.inenv import fingerprint
+from harness.inenv import hardware, readings
+from harness.inenv.numerics import numeric_env
 from harness.matrix import machine
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -50,7 +51,7 @@ def new_fp() -> dict:
         },
         "numerics": {
             "env": {"TF_DETERMINISTIC_OPS": "1", "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false"},
-            "env_watched": sorted(fingerprint.numeric_env()[1]),
+            "env_watched": sorted(numeric_env()[1]),
             "threads": {"cpus_usable": 2, "intra_op": 1, "inter_op": 1, "how": "tf.config.threading"},
             "xla": {"flags": ["--xla_cpu_multi_thread_eigen=false"], "tf_flags": [], "tf_jit": "off"},
             "onednn": {"enabled": True, "how": "asked TensorFlow"},
@@ -261,7 +262,7 @@ def test_variables_one_side_does_not_watch_are_named():
     ("macOS-14.5-arm64-arm-64bit", "arm64", {"system": "macOS", "release": "14.5", "arch": "arm64", "tag": "arm-64bit"}),
 ])
 def test_platform_strings(text, arch, expected):
-    assert fingerprints.parse_platform(text, arch) == expected
+    assert machine_facts.parse_platform(text, arch) == expected
 
 
 def test_byte_sizes_read_as_people_write_them():
@@ -273,10 +274,10 @@ def test_byte_sizes_read_as_people_write_them():
 
 
 def test_the_machine_section_reads_this_host_and_never_raises():
-    section = fingerprint.machine()
+    section = hardware.machine()
     json.dumps(section)
     if sys.platform.startswith("linux"):
-        assert not fingerprint.is_unknown(section["cpu"])
+        assert not readings.is_unknown(section["cpu"])
         assert section["cpu"]["flags"] == sorted(section["cpu"]["flags"])
         assert section["kernel"]["release"]
         assert set(section["caches"]["kernel"]) >= {"L1d", "L2"}
@@ -286,11 +287,11 @@ def test_the_machine_section_reads_this_host_and_never_raises():
 
 
 def test_readings_that_fail_are_unknown_with_why(tmp_path, monkeypatch):
-    assert fingerprint.kernel_caches(str(tmp_path)) == {"unknown": f"no index* folders in {tmp_path}"}
-    assert fingerprint._reading(fingerprint.kernel_caches, str(tmp_path / "absent"))["unknown"].startswith(
+    assert hardware.kernel_caches(str(tmp_path)) == {"unknown": f"no index* folders in {tmp_path}"}
+    assert readings.reading(hardware.kernel_caches, str(tmp_path / "absent"))["unknown"].startswith(
         "FileNotFoundError")
-    monkeypatch.setattr(fingerprint.platform, "machine", lambda: "aarch64")
-    assert fingerprint._reading(fingerprint.eigen_caches) == {
+    monkeypatch.setattr(hardware.platform, "machine", lambda: "aarch64")
+    assert readings.reading(hardware.eigen_caches) == {
         "unknown": "OSError: cpuid needs x86-64, this is aarch64"}
 
 
@@ -299,7 +300,7 @@ def test_eigen_reads_amd_and_intel_cpuid_as_eigen_does():
         return {0: (0x10, 0x68747541, 0x444D4163, 0x69746E65), 0x80000000: (0x80000021, 0, 0, 0),
                 0x80000005: (0, 0, 48 << 24, 0), 0x80000006: (0, 0, 1024 << 16, 768 << 18)}[leaf]
 
-    assert fingerprint.eigen_caches(amd) == {"L1d": 48 << 10, "L2": MiB, "L3": 384 * MiB,
+    assert hardware.eigen_caches(amd) == {"L1d": 48 << 10, "L2": MiB, "L3": 384 * MiB,
                                              "how": "cpuid 0x80000005/0x80000006 (Eigen's AMD path)"}
 
     def intel(leaf, sub=0):
@@ -309,7 +310,7 @@ def test_eigen_reads_amd_and_intel_cpuid_as_eigen_does():
                  2: (0x43, (15 << 22) | 63, 2047, 0), 3: (0x63, (11 << 22) | 63, 49151, 0)}
         return table.get(sub, (0, 0, 0, 0))
 
-    assert fingerprint.eigen_caches(intel) == {"L1d": 48 << 10, "L2": 2 * MiB, "L3": 36 * MiB,
+    assert hardware.eigen_caches(intel) == {"L1d": 48 << 10, "L2": 2 * MiB, "L3": 36 * MiB,
                                                "how": "cpuid 4 (Eigen's Intel path, GenuineIntel)"}
 
 
@@ -350,7 +351,7 @@ def test_the_worker_fingerprint_in_a_real_environment(tmp_path):
     assert numerics["onednn"]["how"].startswith("asked TensorFlow: tensorflow::IsMKLEnabled()")
     assert numerics["threads"]["intra_op"] == numerics["threads"]["inter_op"] == 1
     assert numerics["numpy_simd"]["usable"] and numerics["numpy_blas"]["core"]
-    assert not any(fingerprint.is_unknown(v) for v in first["machine"].values())
+    assert not any(readings.is_unknown(v) for v in first["machine"].values())
     assert fingerprints.same_machine(first, again) == (True, [])
     verdict, reasons = fingerprints.same_machine(first, off)
     assert verdict is False

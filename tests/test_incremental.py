@@ -16,7 +16,8 @@ import time
 import pytest
 
 from harness import config
-from harness.core.documents import RESULTS_VERSION, Results
+from harness.core.documents.results import Results
+from harness.core.documents.schema import RESULTS_VERSION
 from harness.core.errors import InfrastructureError
 from harness.core.reader import Where
 from harness.matrix import envs, locks

@@ -17,7 +17,7 @@ from markdown_it import MarkdownIt
 from harness import cli
 from harness.check import evaluate
 from harness.check.verdicts import Verdict
-from harness.core.documents import Kind, Observable
+from harness.core.documents.observables import Kind, Observable
 from harness.core.status import Check, Outcome, Status
 from harness.matrix import envs
 from harness.report import derive, escape, plots, text, write

@@ -5,11 +5,12 @@ import os
 
 import pytest
 
-from harness.core import documents, store
+from harness.core import store
+from harness.core.documents.schema import GOLDEN_KIND, RESULTS_KIND, RESULTS_VERSION
 from harness.core.reader import DocumentError
 
 
-def good(kind=documents.RESULTS_KIND, version=documents.RESULTS_VERSION):
+def good(kind=RESULTS_KIND, version=RESULTS_VERSION):
     return {"schema": kind, "version": version, "env": {"id": "tf2.15-keras2"}, "status": "ok", "cases": {}}
 
 
@@ -19,10 +20,10 @@ def good(kind=documents.RESULTS_KIND, version=documents.RESULTS_VERSION):
         ("", "empty"),
         ('{"schema": "tfrepro-results", "vers', "not valid JSON"),
         ("[1, 2]", "not a tfrepro-results document"),
-        (json.dumps(good(kind=documents.GOLDEN_KIND)), "not a tfrepro-results document"),
-        (json.dumps(good(version=documents.RESULTS_VERSION + 1)), "newer harness"),
+        (json.dumps(good(kind=GOLDEN_KIND)), "not a tfrepro-results document"),
+        (json.dumps(good(version=RESULTS_VERSION + 1)), "newer harness"),
         (json.dumps(good(version=0)), "older"),
-        (json.dumps({"schema": documents.RESULTS_KIND, "version": 2, "env": {"id": "x"}, "status": "ok"}),
+        (json.dumps({"schema": RESULTS_KIND, "version": 2, "env": {"id": "x"}, "status": "ok"}),
          "cases: missing"),
     ],
 )

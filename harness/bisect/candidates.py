@@ -28,9 +28,9 @@ from packaging.utils import canonicalize_name as _canonical
 
 from harness.bisect.releases import Release
 from harness.core import store
-from harness.core.documents import Results, RunStatus
+from harness.core.documents.results import Results, RunStatus
 from harness.core.reader import DocumentError
-from harness.inenv.worker import source_digest
+from harness.inenv.cases import source_digest
 from harness.matrix import interpreters, locks
 from harness.matrix.envs import EnvSpec
 from harness.run import environment
@@ -70,6 +70,9 @@ def requirements_with(requirements: tuple[str, ...], package: str, version: str)
 
 
 def candidate_spec(base: EnvSpec, package: str, release: Release) -> EnvSpec:
+    """``base`` with ``package`` pinned to ``release``: its own id ("<package>-<version>-<base id>"),
+    requirements, the tag "bisect", and the later of the base's and the release's
+    exclude-newer dates."""
     days = [base.exclude_newer, release.exclude_newer() or base.exclude_newer]
     return dataclasses.replace(
         base,

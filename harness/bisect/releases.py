@@ -33,6 +33,7 @@ class Release:
 
     @property
     def key(self) -> Version:
+        """The version as packaging's Version, for ordering (PEP 440)."""
         return Version(self.version)
 
     @property

@@ -30,10 +30,10 @@ from collections.abc import Callable
 
 from harness.bisect import releases
 from harness.bisect.candidates import DEFAULT_CACHE, Attempt, Workspace
-from harness.check import fingerprints
 from harness.check.divergence import Divergence
+from harness.check.packages import package_changes
 from harness.check.verdicts import compare_case, explain
-from harness.core.documents import Results
+from harness.core.documents.results import Results
 from harness.core.status import EXIT_USAGE, Status
 from harness.matrix import envs
 from harness.run.options import UsageError, parse_run_args
@@ -81,6 +81,8 @@ class Outcome:
 
     @property
     def exit_code(self) -> int:
+        """EXIT_FOUND (0) with an answer, EXIT_ENDPOINT_FAILED (4) when an endpoint could not be
+        run, else EXIT_NO_CHANGE (1)."""
         if self.first_changed:
             return EXIT_FOUND
         return EXIT_ENDPOINT_FAILED if self.endpoint_failed else EXIT_NO_CHANGE
@@ -167,11 +169,14 @@ def _found(start: Outcome, trials: list[Trial], attempts: dict[str, Attempt], lo
     return dataclasses.replace(
         start, trials=tuple(trials), last_same=versions[low], first_changed=versions[high],
         untested_between=tuple(versions[low + 1:high]), status=status, change=change, divergence=divergence,
-        packages=tuple(fingerprints.package_changes(before.fingerprint, after.fingerprint)),
+        packages=tuple(package_changes(before.fingerprint, after.fingerprint)),
     )
 
 
 def render(outcome: Outcome, base_env: str) -> str:
+    """The bisect's report as text: one line per release tried (in version order), then the
+    first changed release with its size, where the runs part and the other package changes,
+    or why there is no answer."""
     mode = "bitwise" if outcome.threshold == Status.CLOSE else "beyond tolerance"
     title = (f"bisect {outcome.case}: {outcome.package} {outcome.versions[0]} (good) .. "
              f"{outcome.versions[-1]} (bad) on {base_env}, {len(outcome.versions)} releases, {mode}")
@@ -201,6 +206,7 @@ def render(outcome: Outcome, base_env: str) -> str:
 
 # -- the command line --------------------------------------------------------------
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``tfrepro bisect`` arguments: case, package, good and bad versions, and options."""
     parser.add_argument("case", help="the case to run (a module in cases/)")
     parser.add_argument("package", help="the package whose releases are bisected (keras, tensorflow-cpu, numpy ...)")
     parser.add_argument("good", help="a version with the old results")
@@ -230,6 +236,9 @@ def default_base(package: str, good: str, bad: str) -> envs.EnvSpec:
 
 
 def run(args: argparse.Namespace, fetch: Callable[[str], list[releases.Release]] = releases.fetch_releases) -> int:
+    """``tfrepro bisect``: pick the releases between good and bad, search them (building one
+    environment per release tried), print the report; its exit code, or EXIT_USAGE (2)
+    for an unknown environment or case, or releases that cannot be looked up."""
     try:
         base = envs.by_id(args.base) if args.base else default_base(args.package, args.good, args.bad)
         chosen = releases.between(fetch(args.package), args.good, args.bad, prereleases=args.pre)

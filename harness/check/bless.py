@@ -14,7 +14,8 @@ import shutil
 
 from harness.check.verdicts import compare_case
 from harness.core import store
-from harness.core.documents import Determinism, Golden, GoldenCase, GoldenVariant, Results
+from harness.core.documents.golden import Golden, GoldenCase, GoldenVariant
+from harness.core.documents.results import Determinism, Results
 from harness.core.reader import DocumentError
 from harness.core.status import Status
 

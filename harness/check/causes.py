@@ -29,7 +29,10 @@ from collections.abc import Mapping
 from harness.check import diff, roundoff
 from harness.check.divergence import locate
 from harness.check.verdicts import PerVariant, variants_of
-from harness.core.documents import Envelope, Golden, GoldenVariant, Results, ToleranceOverride, VariantResult
+from harness.core.documents.declarations import ToleranceOverride
+from harness.core.documents.evidence import Envelope
+from harness.core.documents.golden import Golden, GoldenVariant
+from harness.core.documents.results import Results, VariantResult
 from harness.core.status import Status
 
 

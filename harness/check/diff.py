@@ -13,7 +13,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from harness.check import tolerances
-from harness.core.documents import Kind, Observable, ToleranceOverride
+from harness.core.documents.declarations import ToleranceOverride
+from harness.core.documents.observables import Kind, Observable
 from harness.core.status import Status, worst
 
 
@@ -159,4 +160,5 @@ def compare_observables(expected: Mapping[str, Observable], obtained: Mapping[st
 
 
 def overall(diffs: list[ObservableDiff]) -> Status:
+    """The worst status of ``diffs`` (IDENTICAL when there are none)."""
     return worst(d.status for d in diffs)

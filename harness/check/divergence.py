@@ -25,7 +25,8 @@ import dataclasses
 from collections.abc import Mapping
 
 from harness.check.diff import ObservableDiff
-from harness.core.documents import ModelTrace, Observable, Probe
+from harness.core.documents.observables import Observable
+from harness.core.documents.probes import ModelTrace, Probe
 from harness.core.status import Status
 
 

@@ -4,8 +4,9 @@ failing only with --fail-on-drift)."""
 from __future__ import annotations
 
 from harness.check import causes, fingerprints
+from harness.check.packages import key_changes
 from harness.check.verdicts import Verdict, compare_case, explain
-from harness.core.documents import Results
+from harness.core.documents.results import Results
 from harness.core.status import Check, Outcome, Status
 
 
@@ -19,7 +20,7 @@ def drift_verdicts(env: str, result: Results, other_env: str, other: Results, ch
     # settings differ with their packages: they are in the fingerprints, not repeated here).
     machine = [str(c) for c in fingerprints.machine_changes(other.fingerprint, result.fingerprint, numerics=False)
                if c.kind == fingerprints.Kind.CHANGED]
-    changes = tuple(fingerprints.key_changes(other.fingerprint, result.fingerprint) + machine)
+    changes = tuple(key_changes(other.fingerprint, result.fingerprint) + machine)
     for case in result.cases:
         if case not in other.cases:
             continue

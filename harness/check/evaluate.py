@@ -16,11 +16,12 @@ from harness.check.golden import golden_verdicts
 from harness.check.options import Options
 from harness.check.verdicts import Verdict, claim_verdicts, invariant_verdicts, run_verdicts
 from harness.core import store
-from harness.core.documents import Golden, Results
+from harness.core.documents.golden import Golden
+from harness.core.documents.results import Results
 from harness.core.errors import UsageError
 from harness.core.reader import DocumentError
 from harness.core.status import EXIT_CODES, Check, Outcome, Status
-from harness.inenv.worker import source_digest
+from harness.inenv.cases import source_digest
 from harness.matrix import envs
 
 
@@ -33,10 +34,13 @@ class Evaluation:
     options: Options
 
     def by_outcome(self, outcome: Outcome) -> list[Verdict]:
+        """The verdicts with ``outcome``, in evaluation order."""
         return [v for v in self.verdicts if v.outcome == outcome]
 
     @property
     def exit_code(self) -> int:
+        """The exit code of the worst outcome present, in the order of status.EXIT_CODES; 0 when
+        none of them is present (pass, known, fixed, stale, info)."""
         present = {v.outcome for v in self.verdicts}
         for outcome, code in EXIT_CODES:
             if outcome in present:

@@ -1,22 +1,17 @@
-"""Differences between two fingerprints, in words.
+"""Differences between the machines of two fingerprints, in words.
 
-``package_changes`` and ``key_changes`` compare the installed packages.
 ``machine_changes`` compares every recorded fact of the machine (CPU, its cache
 sizes three ways, kernel, libc, OS) and of the numerics settings (numeric
 variables, thread counts, XLA flags, oneDNN, numpy's SIMD dispatch and BLAS
-kernel) and names each difference: "L2 cache 1 MiB → 2 MiB", "kernel 6.18.44-a →
-6.18.44-b", "oneDNN off → on". It is never silent about what it cannot compare: a
-fact one side does not record is named ("the blessing fingerprint does not record
-cache sizes, …"), and so is a reading that failed, with why. ``same_machine``
-turns that into the verdict the round-off check needs.
+kernel), read into a table by harness.check.machine_facts, and names each
+difference: "L2 cache 1 MiB → 2 MiB", "kernel 6.18.44-a → 6.18.44-b", "oneDNN off →
+on". It is never silent about what it cannot compare: a fact one side does not
+record is named ("the blessing fingerprint does not record cache sizes, …"), and so
+is a reading that failed, with why. ``same_machine`` turns that into the verdict the
+round-off check needs.
 
-Fingerprints written before harness/inenv/fingerprint.py had its "machine" and
-"numerics" sections hold only a CPU model name, 14 chosen CPU flags, the CPU count,
-the numeric variables and a platform string such as
-"Linux-6.18.44-fc-v669-x86_64-with-glibc2.34"; the kernel release and the libc (or,
-on Python 3.7, the distribution) are read from that string.
-
-The executable, the Python patch version and the packages are not machine facts.
+The executable, the Python patch version and the packages are not machine facts
+(the packages: harness.check.packages).
 """
 
 from __future__ import annotations
@@ -25,34 +20,18 @@ import dataclasses
 import enum
 from collections.abc import Iterable
 
-from harness.inenv import fingerprint as inenv
-
-# -- packages -------------------------------------------------------------------
-
-
-def package_changes(before: dict | None, after: dict | None) -> list[str]:
-    """"tensorflow 1.14.0 → 1.15.0", "+ keras 3.0.5", "- h5py 2.9.0", sorted by name."""
-    a = (before or {}).get("packages", {}) or {}
-    b = (after or {}).get("packages", {}) or {}
-    out = []
-    for name in sorted(set(a) | set(b)):
-        if name not in a:
-            out.append(f"+ {name} {b[name]}")
-        elif name not in b:
-            out.append(f"- {name} {a[name]}")
-        elif a[name] != b[name]:
-            out.append(f"{name} {a[name]} → {b[name]}")
-    return out
-
-
-KEY_PACKAGES = ("tensorflow", "tensorflow-cpu", "keras", "tf-keras", "jax", "jaxlib", "numpy", "protobuf")
-
-
-def key_changes(before: dict | None, after: dict | None) -> list[str]:
-    return [c for c in package_changes(before, after) if c.lstrip("+- ").split(" ")[0] in KEY_PACKAGES]
-
-
-# -- machine facts: the model ---------------------------------------------------------
+from harness.check.machine_facts import (
+    CACHE_SOURCES,
+    MACHINE_FACTS,
+    NUMERICS_FACTS,
+    Fact,
+    Partial,
+    Side,
+    Unknown,
+    as_unknown,
+    read_side,
+)
+from harness.inenv.numerics import watches
 
 
 class Kind(str, enum.Enum):
@@ -75,180 +54,9 @@ class Change:
         return self.text
 
 
-@dataclasses.dataclass(frozen=True)
-class Unknown:
-    """A reading that failed, and why."""
-
-    why: str
-
-
-@dataclasses.dataclass(frozen=True)
-class Partial:
-    """A set recorded only within ``universe`` (the first fingerprints' 14 CPU flags)."""
-
-    values: frozenset[str]
-    universe: frozenset[str]
-
-
 UNSET = "unset"  # a watched variable that is not set
-
-
-@dataclasses.dataclass(frozen=True)
-class Fact:
-    key: str  # dotted path into the "machine"/"numerics" sections
-    label: str  # names the fact in a change: "CPU family"
-    topic: str  # names it in "does not record …"
-    form: str = "plain"  # plain | set | bytes | switch
-    numerics: bool = False  # a numerics setting rather than a machine fact
-
-
-MACHINE_FACTS = (
-    Fact("arch", "architecture", "the architecture"),
-    Fact("cpu.vendor", "CPU vendor", "CPU vendor"),
-    Fact("cpu.model_name", "CPU", "CPU model name"),
-    Fact("cpu.family", "CPU family", "CPU family"),
-    Fact("cpu.model", "CPU model number", "CPU model number"),
-    Fact("cpu.stepping", "CPU stepping", "stepping"),
-    Fact("cpu.microcode", "CPU microcode", "microcode"),
-    Fact("cpu.flags", "CPU features", "the full CPU flag set", "set"),
-    Fact("cpu.logical_cpus", "logical CPUs", "the CPU count"),
-    Fact("kernel.release", "kernel", "the kernel release"),
-    Fact("kernel.version", "kernel build", "the kernel build"),
-    Fact("libc.running", "libc", "the running libc"),
-    Fact("os", "OS", "the OS"),
-)
-CACHE_SOURCES = (("kernel", "as the kernel reports it"), ("glibc", "as glibc's cpuid reading reports it"),
-                 ("eigen", "as Eigen reads cpuid"))
-NUMERICS_FACTS = (
-    Fact("xla.flags", "XLA_FLAGS", "XLA flags", "set", True),
-    Fact("xla.tf_flags", "TF_XLA_FLAGS", "TF_XLA_FLAGS", "set", True),
-    Fact("xla.tf_jit", "TensorFlow XLA JIT", "the TensorFlow XLA JIT setting", "plain", True),
-    Fact("threads.cpus_usable", "CPUs usable by the worker", "the CPUs usable", "plain", True),
-    Fact("threads.intra_op", "TensorFlow intra-op threads", "thread counts", "plain", True),
-    Fact("threads.inter_op", "TensorFlow inter-op threads", "thread counts", "plain", True),
-    Fact("onednn.enabled", "oneDNN", "whether oneDNN is on", "switch", True),
-    Fact("framework.floatx", "floatx", "floatx", "plain", True),
-    Fact("framework.op_determinism", "op determinism", "op determinism", "switch", True),
-    Fact("framework.jax_enable_x64", "jax_enable_x64", "JAX settings", "plain", True),
-    Fact("framework.jax_default_matmul_precision", "jax_default_matmul_precision", "JAX settings", "plain", True),
-    Fact("numpy_simd.usable", "numpy SIMD dispatch", "numpy's SIMD dispatch", "set", True),
-    Fact("numpy_simd.detected", "CPU features numpy detects", "numpy's SIMD dispatch", "set", True),
-    Fact("numpy_simd.baseline", "numpy SIMD baseline", "numpy's SIMD dispatch", "set", True),
-    Fact("numpy_simd.dispatch", "numpy SIMD targets built", "numpy's SIMD dispatch", "set", True),
-    Fact("numpy_blas.core", "numpy's OpenBLAS kernel", "numpy's BLAS kernel", "plain", True),
-    Fact("numpy_blas.threads", "OpenBLAS threads", "numpy's BLAS threads", "plain", True),
-)
 # Compared as XLA_FLAGS/TF_XLA_FLAGS token sets, not as variables.
 XLA_VARIABLES = ("XLA_FLAGS", "TF_XLA_FLAGS")
-# The variables the first fingerprints recorded (determinism.NUMERIC_ENV as it was).
-LEGACY_NUMERIC_ENV = (
-    "TF_ENABLE_ONEDNN_OPTS", "TF_DETERMINISTIC_OPS", "TF_CUDNN_DETERMINISTIC", "TF_NUM_INTRAOP_THREADS",
-    "TF_NUM_INTEROP_THREADS", "TF_USE_LEGACY_KERAS", "TF_XLA_FLAGS", "XLA_FLAGS", "KERAS_BACKEND",
-    "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "CUDA_VISIBLE_DEVICES", "PYTHONHASHSEED",
-)
-
-
-# -- reading one side ----------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class Side:
-    """One fingerprint as facts: a value, Unknown, Partial, or absent (not recorded)."""
-
-    facts: dict
-    watched: tuple[str, ...] | None  # the variable names/prefixes it looked at; None: no variables
-    python: str  # "3.8": platform strings are comparable only from the same interpreter
-
-
-def _as_unknown(value: object) -> Unknown | None:
-    """The fingerprint's {"unknown": why} as an Unknown; None for any other value."""
-    if isinstance(value, dict) and set(value) == {"unknown"}:
-        return Unknown(str(value["unknown"]))
-    return None
-
-
-def _lookup(section: object, path: str) -> object:
-    """The value at ``path``; Unknown where a reading on the way failed; KeyError if not recorded."""
-    value = section
-    for part in path.split("."):
-        failed = _as_unknown(value)
-        if failed:
-            return failed
-        if not isinstance(value, dict) or part not in value:
-            raise KeyError(path)
-        value = value[part]
-    return _as_unknown(value) or value
-
-
-def parse_platform(text: str, arch: str | None = None) -> dict:
-    """Kernel release, architecture and the "with-…" tag (libc, or the distribution on
-    Python 3.7) of a platform.platform() string."""
-    head, _, tag = text.partition("-with-")
-    system, _, rest = head.partition("-")
-    out: dict = {"system": system}
-    at = rest.rfind("-" + arch) if arch else -1
-    if arch and at >= 0 and rest[at + len(arch) + 1:][:1] in ("", "-"):
-        out["release"], out["arch"] = rest[:at], arch
-        tag = tag or rest[at + len(arch) + 2:]  # macOS: "-arm-64bit" (processor, bits)
-    elif "-" in rest:
-        out["release"], out["arch"] = rest.rsplit("-", 1)
-    elif rest:
-        out["release"] = rest
-    if tag:
-        out["tag"] = tag
-    return out
-
-
-def read_side(fp: dict) -> Side:
-    facts: dict = {}
-    machine, numerics = fp.get("machine"), fp.get("numerics")
-    legacy_cpu = fp.get("cpu") or {}
-    parsed = parse_platform(str(fp.get("platform") or ""), legacy_cpu.get("machine"))
-    if "tag" in parsed:
-        facts["platform.tag"] = parsed["tag"]
-    if isinstance(machine, dict):
-        for fact in MACHINE_FACTS:
-            try:
-                facts[fact.key] = _lookup(machine, fact.key)
-            except KeyError:
-                pass
-        for source, _ in CACHE_SOURCES:
-            try:
-                caches = _lookup(machine, "caches." + source)
-            except KeyError:
-                continue
-            facts["caches." + source] = caches
-    else:  # the first fingerprints
-        if legacy_cpu.get("machine"):
-            facts["arch"] = legacy_cpu["machine"]
-        if legacy_cpu.get("model"):
-            facts["cpu.model_name"] = legacy_cpu["model"]
-        if isinstance(legacy_cpu.get("flags"), list):
-            facts["cpu.flags"] = Partial(frozenset(legacy_cpu["flags"]), frozenset(inenv.CPU_FLAGS))
-        if legacy_cpu.get("count"):
-            facts["cpu.logical_cpus"] = legacy_cpu["count"]
-        if parsed.get("release"):
-            facts["kernel.release"] = parsed["release"]
-    watched: tuple[str, ...] | None = None
-    if isinstance(numerics, dict):
-        for fact in NUMERICS_FACTS:
-            try:
-                facts[fact.key] = _lookup(numerics, fact.key)
-            except KeyError:
-                pass
-        env = numerics.get("env") or {}
-        watched = tuple(numerics.get("env_watched") or sorted(env))
-    elif isinstance(fp.get("env"), dict):
-        env = fp["env"]
-        watched = LEGACY_NUMERIC_ENV
-        facts["xla.flags"] = sorted(env.get("XLA_FLAGS", "").split())
-        facts["xla.tf_flags"] = sorted(env.get("TF_XLA_FLAGS", "").split())
-    else:
-        env = {}
-    for name, value in env.items():
-        facts["env." + name] = value
-    python = ".".join(str(fp.get("python") or "").split(".")[:2])
-    return Side(facts, watched, python)
 
 
 # -- saying it ----------------------------------------------------------------------------------
@@ -337,7 +145,7 @@ def _cache_changes(a: Side, b: Side, missing: dict[int, list[str]]) -> list[Chan
             out += [change] if change else []
             continue
         for level in sorted({k for k in (*ca, *cb) if k != "how"}):
-            rows.setdefault(level, []).append((how, _as_unknown(ca.get(level)) or ca.get(level), _as_unknown(cb.get(level)) or cb.get(level)))
+            rows.setdefault(level, []).append((how, as_unknown(ca.get(level)) or ca.get(level), as_unknown(cb.get(level)) or cb.get(level)))
     for level, entries in rows.items():
         moved = [c for c in (_compare(f"{level} cache {how}", va, vb, "bytes") for how, va, vb in entries) if c]
         alike = len({(repr(va), repr(vb)) for _, va, vb in entries}) == 1
@@ -360,7 +168,7 @@ def _env_changes(a: Side, b: Side, missing: dict[int, list[str]], names: tuple[s
     variables = sorted({k[4:] for s in (a, b) for k in s.facts if k.startswith("env.")} - set(XLA_VARIABLES))
     unrecorded: dict[int, list[str]] = {0: [], 1: []}
     for name in variables:
-        watched = [inenv.watches(s.watched or (), name) for s in (a, b)]
+        watched = [watches(s.watched or (), name) for s in (a, b)]
         if not all(watched):
             unrecorded[watched.index(False)].append(name)
             continue
@@ -369,7 +177,7 @@ def _env_changes(a: Side, b: Side, missing: dict[int, list[str]], names: tuple[s
             out.append(change)
     for side, other in ((0, b), (1, a)):
         mine = set((a, b)[side].watched or ())
-        others = [w for w in (other.watched or ()) if w not in mine and not inenv.watches(tuple(mine), w)]
+        others = [w for w in (other.watched or ()) if w not in mine and not watches(tuple(mine), w)]
         if unrecorded[side]:
             missing[side].append(f"the variables {', '.join(unrecorded[side])} (set in {names[1 - side]})")
         rest = [w for w in others if w not in unrecorded[side]]

@@ -14,12 +14,15 @@ from __future__ import annotations
 import shlex
 
 from harness.check import causes, fingerprints, roundoff
+from harness.check.packages import key_changes
 from harness.check.verdicts import PerVariant, Verdict, compare_case, explain, tolerances_of, variants_of
-from harness.core.documents import Golden, GoldenCase, Results
+from harness.core.documents.golden import Golden, GoldenCase
+from harness.core.documents.results import Results
 from harness.core.status import Check, Outcome, Status
 
 
 def bless_command(env: str, case: str) -> str:
+    """The nox command that blesses one case of one environment, shell-quoted."""
     return f"nox -s bless -- {shlex.quote(env)} --case {shlex.quote(case)}"
 
 
@@ -76,7 +79,7 @@ def _case_verdict(env: str, case: str, result: Results, blessed: GoldenCase, gol
         return Verdict(env, case, Check.GOLDEN, status, Outcome.MISSING,
                        f"{case} has new variant(s) {', '.join(new)} with no golden values in {env}: check the "
                        f"results, then run `{bless_command(env, case)}`.", variant=new[0], diffs=all_diffs)
-    packages = fingerprints.key_changes(blessed.fingerprint, result.fingerprint)
+    packages = key_changes(blessed.fingerprint, result.fingerprint)
     same, machine = fingerprints.same_machine(blessed.fingerprint, result.fingerprint)
     explanation = explain(golden, result, case, per_variant, status)
     what, divergence, variant = explanation.describe(), explanation.divergence, explanation.worst_variant

@@ -33,6 +33,8 @@ class KnownFailure:
     link: str = ""
 
     def matches(self, verdict: Verdict) -> bool:
+        """Whether ``verdict``'s environment, case and check id match this entry's shell-style
+        patterns (case-sensitive)."""
         return (fnmatch.fnmatchcase(verdict.env, self.env) and fnmatch.fnmatchcase(verdict.case, self.case)
                 and fnmatch.fnmatchcase(verdict.check_id, self.check))
 

@@ -41,6 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup, sha
 
 
 def from_args(args: argparse.Namespace) -> Options:
+    """The compare options from parsed arguments; a folder not given comes from HARNESS_RESULTS
+    or HARNESS_GOLDEN, else the project's default, and the known failures from the
+    project's file, else the tool's built-in one."""
     known = args.known_failures or config.DEFAULT_KNOWN_FAILURES
     if not args.known_failures and not os.path.exists(known):
         known = config.BUILTIN_KNOWN_FAILURES

@@ -44,7 +44,9 @@ from collections.abc import Mapping
 import numpy as np
 
 from harness.check import tolerances
-from harness.core.documents import Envelope, Observable, ToleranceOverride
+from harness.core.documents.declarations import ToleranceOverride
+from harness.core.documents.evidence import Envelope
+from harness.core.documents.observables import Observable
 
 M = 32.0  # how far beyond the measured envelope a difference may go
 F = 4.0  # ULPs of the value always granted: the last roundings of the value itself
@@ -80,10 +82,12 @@ class RoundOff:
 
     @property
     def unexplained(self) -> list[ObservableRoundOff]:
+        """The observables whose difference round-off does not explain."""
         return [o for o in self.observables if not o.explained]
 
     @property
     def chaotic(self) -> list[ObservableRoundOff]:
+        """The observables where round-off alone grows to the size of the values (chaotic_from set)."""
         return [o for o in self.observables if o.chaotic_from is not None]
 
     def describe(self) -> str:

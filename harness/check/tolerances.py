@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from harness.core.documents import ToleranceOverride
+from harness.core.documents.declarations import ToleranceOverride
 
 
 @dataclasses.dataclass(frozen=True)

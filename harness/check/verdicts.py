@@ -16,19 +16,10 @@ from collections.abc import Callable, Mapping
 from harness.check import diff
 from harness.check.diff import ObservableDiff
 from harness.check.divergence import Divergence, locate
-from harness.core.documents import (
-    AtMost,
-    CaseResult,
-    Claim,
-    Determinism,
-    Golden,
-    Observable,
-    Ref,
-    Results,
-    Same,
-    ToleranceOverride,
-    VariantResult,
-)
+from harness.core.documents.declarations import AtMost, Claim, Ref, Same, ToleranceOverride
+from harness.core.documents.golden import Golden
+from harness.core.documents.observables import Observable
+from harness.core.documents.results import CaseResult, Determinism, Results, VariantResult
 from harness.core.status import Check, Outcome, Status, worst
 
 
@@ -51,6 +42,7 @@ class Verdict:
     cause: dict | None = None  # harness.check.causes: the classification and its evidence
 
     def with_outcome(self, outcome: Outcome, known: dict | None = None, note: str = "") -> Verdict:
+        """This verdict with another outcome (and known-failure entry), ``note`` appended to its message."""
         message = self.message + (f" {note}" if note else "")
         return dataclasses.replace(self, outcome=outcome, known=known, message=message)
 
@@ -62,6 +54,7 @@ class Verdict:
 
     @property
     def key(self) -> str:
+        """"env::case::check_id": what identifies a verdict across runs."""
         return f"{self.env}::{self.case}::{self.check_id}"
 
     def to_json(self) -> dict:
@@ -84,11 +77,13 @@ class Verdict:
 
 
 def variants_of(doc: Results | Golden, case: str) -> Mapping[str, VariantResult] | Mapping:
+    """{variant: result} of ``case`` in a results or golden document; empty when it has no such case."""
     entry = doc.cases.get(case)
     return entry.variants if entry is not None else {}
 
 
 def tolerances_of(entry: CaseResult | None) -> Mapping[str, ToleranceOverride]:
+    """The case's declared tolerance overrides by observable; empty without a declaration."""
     return entry.declaration.tolerances if entry is not None and entry.declaration is not None else {}
 
 
@@ -348,6 +343,7 @@ class Explanation:
 
     @property
     def divergence(self) -> Divergence | None:
+        """Where the worst variant's runs first part; None when it is not known."""
         for variant, _, divergence in self.parts:
             if variant == self.worst_variant:
                 return divergence

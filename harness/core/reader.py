@@ -33,6 +33,7 @@ class Where:
         self.fix = fix
 
     def at(self, key: str | int) -> Where:
+        """The position one step further: ``[key]`` for a list index, ``.key`` for a field."""
         if isinstance(key, int):
             return Where(self.file, f"{self.path}[{key}]", self.fix)
         return Where(self.file, f"{self.path}.{key}" if self.path else str(key), self.fix)
@@ -44,6 +45,7 @@ class Where:
         return DocumentError(where + message + (f" ({self.fix})" if self.fix and fix else ""))
 
     def expected(self, what: str, got: Any) -> DocumentError:
+        """The DocumentError "expected <what>, got <a short form of got>" at this position."""
         return self.error(f"expected {what}, got {_show(got)}")
 
 
@@ -80,6 +82,8 @@ def field(where: Where, data: Mapping[str, Any], key: str, parse: Callable[[Wher
 
 
 def optional(parse: Callable[[Where, Any], T]) -> Callable[[Where, Any], T | None]:
+    """A parser that reads JSON null as None and anything else with ``parse``."""
+
     def inner(where: Where, value: Any) -> T | None:
         return None if value is None else parse(where, value)
 
@@ -87,18 +91,21 @@ def optional(parse: Callable[[Where, Any], T]) -> Callable[[Where, Any], T | Non
 
 
 def string(where: Where, value: Any) -> str:
+    """``value`` if it is a string, else DocumentError at ``where``."""
     if not isinstance(value, str):
         raise where.expected("a string", value)
     return value
 
 
 def boolean(where: Where, value: Any) -> bool:
+    """``value`` if it is true or false (not 0 or 1), else DocumentError at ``where``."""
     if not isinstance(value, bool):
         raise where.expected("true or false", value)
     return value
 
 
 def integer(where: Where, value: Any) -> int:
+    """``value`` if it is an integer (a bool is not), else DocumentError at ``where``."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise where.expected("an integer", value)
     return value
@@ -112,6 +119,7 @@ def number(where: Where, value: Any) -> float:
 
 
 def finite(where: Where, value: Any) -> float:
+    """A number that is neither NaN nor infinite, else DocumentError at ``where``."""
     result = number(where, value)
     if not math.isfinite(result):
         raise where.expected("a finite number", value)
@@ -131,6 +139,8 @@ def numbers(where: Where, value: Any, limit: int | None = None) -> list[float]:
 
 
 def listof(parse: Callable[[Where, Any], T]) -> Callable[[Where, Any], list[T]]:
+    """A parser for a JSON list whose items ``parse`` reads; an error names the item's index."""
+
     def inner(where: Where, value: Any) -> list[T]:
         if not isinstance(value, list):
             raise where.expected("a list", value)
@@ -140,6 +150,7 @@ def listof(parse: Callable[[Where, Any], T]) -> Callable[[Where, Any], list[T]]:
 
 
 def tupleof(parse: Callable[[Where, Any], T]) -> Callable[[Where, Any], tuple[T, ...]]:
+    """``listof(parse)``, as a tuple (for frozen documents)."""
     inner = listof(parse)
     return lambda where, value: tuple(inner(where, value))
 
@@ -160,6 +171,8 @@ def anything(where: Where, value: Any) -> Any:
 
 
 def choice(options: tuple[str, ...]) -> Callable[[Where, Any], str]:
+    """A parser that accepts one of the strings ``options``, else DocumentError listing them."""
+
     def inner(where: Where, value: Any) -> str:
         if value not in options:
             raise where.expected(" or ".join(repr(o) for o in options), value)

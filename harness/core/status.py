@@ -20,14 +20,17 @@ class Status(str, enum.Enum):
 
     @property
     def rank(self) -> int:
+        """The position in the order best to worst (IDENTICAL is 0)."""
         return list(Status).index(self)
 
     @property
     def agrees(self) -> bool:
+        """Whether the two sides count as the same: identical, close, or moved by round-off only."""
         return self in (Status.IDENTICAL, Status.CLOSE, Status.ROUNDOFF)
 
 
 def worst(statuses) -> Status:
+    """The worst of ``statuses`` by rank; IDENTICAL when there are none."""
     statuses = list(statuses)
     return max(statuses, key=lambda s: s.rank) if statuses else Status.IDENTICAL
 
@@ -48,6 +51,7 @@ class Check(str, enum.Enum):
 
     @property
     def drift(self) -> bool:
+        """Whether this is one of the cross-version comparisons ("drift:…")."""
         return self.value.startswith("drift:")
 
     @property

@@ -18,7 +18,15 @@ import tempfile
 import time
 from typing import Any
 
-from harness.core import documents
+from harness.core.documents.golden import Golden
+from harness.core.documents.results import Results
+from harness.core.documents.schema import (
+    GOLDEN_KIND,
+    GOLDEN_VERSION,
+    RESULTS_KIND,
+    RESULTS_VERSION,
+    check_header,
+)
 from harness.core.errors import InfrastructureError
 from harness.core.reader import DocumentError, Where
 
@@ -34,6 +42,7 @@ def safe_name(name: str) -> str:
 
 
 def document_path(folder: str, env_id: str) -> str:
+    """``folder/<env_id>.json``; ValueError when ``env_id`` is not a safe file name."""
     return os.path.join(folder, safe_name(env_id) + ".json")
 
 
@@ -85,21 +94,21 @@ def _load(path: str) -> Any:
         raise DocumentError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); truncated?") from exc
 
 
-def read_results(path: str) -> documents.Results:
+def read_results(path: str) -> Results:
     """results/<env>.json, validated; FileNotFoundError when absent, DocumentError when unusable."""
     data = _load(path)
     where = Where(path, fix="re-run the environment, or delete the file")
-    documents.check_header(where, data, documents.RESULTS_KIND, documents.RESULTS_VERSION,
-                           "it is run again (results of an older harness are not compared)")
-    return documents.Results.from_json(where, data)
+    check_header(where, data, RESULTS_KIND, RESULTS_VERSION,
+                 "it is run again (results of an older harness are not compared)")
+    return Results.from_json(where, data)
 
 
-def read_golden(path: str) -> documents.Golden:
+def read_golden(path: str) -> Golden:
     """golden/<env>.json, validated and upgraded to the current schema in memory."""
     data = _load(path)
     where = Where(path, fix="restore it from version control, or bless the environment again with --force")
-    documents.check_header(where, data, documents.GOLDEN_KIND, documents.GOLDEN_VERSION, "bless it again")
-    return documents.Golden.from_json(where, data)
+    check_header(where, data, GOLDEN_KIND, GOLDEN_VERSION, "bless it again")
+    return Golden.from_json(where, data)
 
 
 def newer_schema(path: str, kind: str, version: int) -> int | None:
@@ -113,18 +122,20 @@ def newer_schema(path: str, kind: str, version: int) -> int | None:
     return found if isinstance(found, int) and not isinstance(found, bool) and found > version else None
 
 
-def write_results(path: str, doc: documents.Results) -> None:
+def write_results(path: str, doc: Results) -> None:
     """Write results atomically; refuses to replace a file a newer harness wrote."""
-    newer = newer_schema(path, documents.RESULTS_KIND, documents.RESULTS_VERSION)
+    newer = newer_schema(path, RESULTS_KIND, RESULTS_VERSION)
     if newer is not None:
         raise DocumentError(f"{path}: written by a newer harness (schema {newer}); this one "
-                            f"(schema {documents.RESULTS_VERSION}) leaves it as it is: upgrade tfrepro, "
+                            f"(schema {RESULTS_VERSION}) leaves it as it is: upgrade tfrepro, "
                             "or use another --results folder")
     write_json(path, doc.to_json())
 
 
-def write_golden(path: str, doc: documents.Golden) -> None:
-    newer = newer_schema(path, documents.GOLDEN_KIND, documents.GOLDEN_VERSION)
+def write_golden(path: str, doc: Golden) -> None:
+    """Write golden values atomically; DocumentError when the file there is a newer schema
+    (a newer harness wrote it: it is left as it is)."""
+    newer = newer_schema(path, GOLDEN_KIND, GOLDEN_VERSION)
     if newer is not None:
         raise DocumentError(f"{path}: written by a newer harness (schema {newer}); upgrade tfrepro to bless")
     write_json(path, doc.to_json())

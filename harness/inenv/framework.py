@@ -56,6 +56,7 @@ class Framework:
 
     # -- identity ---------------------------------------------------------
     def versions(self):
+        """{"keras", "numpy", and "tensorflow" or "jax" where loaded: version string}, as imported."""
         out = {"keras": _keras_version(self.keras), "numpy": np.__version__}
         if self.tf is not None:
             out["tensorflow"] = self.tf.__version__
@@ -120,9 +121,11 @@ class Framework:
         return model
 
     def Input(self, shape):
+        """A symbolic input of ``shape`` (without the batch axis), for functional models."""
         return self.keras.Input(shape=tuple(shape))
 
     def model(self, inputs, outputs):
+        """A functional Model from ``inputs`` to ``outputs``, recorded by the probe like sequential()."""
         model = self.keras.models.Model(inputs, outputs)
         if self.probe is not None:
             self.probe.created(model)
@@ -133,12 +136,15 @@ class Framework:
             self.probe.seen(model)
 
     def uniform(self, minval, maxval):
+        """A RandomUniform initializer on [minval, maxval), without a seed of its own."""
         return self.keras.initializers.RandomUniform(minval=minval, maxval=maxval)
 
     def normal(self, mean, stddev):
+        """A RandomNormal initializer (mean, stddev), without a seed of its own."""
         return self.keras.initializers.RandomNormal(mean=mean, stddev=stddev)
 
     def constant(self, value):
+        """A Constant initializer filling every entry with ``value``."""
         return self.keras.initializers.Constant(value)
 
     def leaky_relu(self, negative_slope):
@@ -193,6 +199,8 @@ class Framework:
 
     # -- training -----------------------------------------------------------
     def fit(self, model, x, y, **kwargs):
+        """``model.fit`` (verbose=0 unless given), every batch reported to the probe;
+        {metric: one float per epoch}, with Keras < 2.3's "acc" named "accuracy"."""
         kwargs.setdefault("verbose", 0)
         if self.probe is not None:
             self._seen(model)
@@ -244,11 +252,13 @@ class Framework:
             model.train_function = traced
 
     def evaluate(self, model, x, y):
+        """The loss of ``model.evaluate(x, y)`` as a float (the first value when it returns metrics too)."""
         self._seen(model)
         out = model.evaluate(x, y, verbose=0)
         return float(out[0] if isinstance(out, (list, tuple)) else out)
 
     def predict(self, model, x):
+        """``model.predict(x)`` as a numpy array (its digest recorded by the probe)."""
         self._seen(model)
         outputs = np.asarray(model.predict(x, verbose=0) if self.keras3 else model.predict(x))
         if self.probe is not None:
@@ -308,6 +318,7 @@ class Framework:
         return [np.asarray(v) for v in self.keras.backend.batch_get_value(list(variables))]
 
     def weights(self, model):
+        """Every weight of ``model`` in get_weights() order, as numpy arrays."""
         self._seen(model)
         return [np.asarray(w) for w in model.get_weights()]
 
@@ -364,9 +375,14 @@ class Framework:
         return optimizers.from_config(self.keras, config, wrap=self._optimizer_class)
 
     def learning_rate(self, optimizer):
+        """The optimizer's learning rate as a float (harness.inenv.optimizers.learning_rate):
+        read back in the variable's dtype (0.01 in float32 is 0.009999999776482582); ValueError for
+        a schedule."""
         return optimizers.learning_rate(self, optimizer)
 
     def set_learning_rate(self, optimizer, value):
+        """Set the optimizer's learning rate in place: a variable is assigned, so a compiled
+        training step sees the new value."""
         optimizers.set_learning_rate(self, optimizer, value)
 
     def _optimizer_class(self, cls):
@@ -377,6 +393,9 @@ class Framework:
         return losses.make(self.keras, name, **kwargs)
 
     def loss_value(self, loss, y_true, y_pred):
+        """``loss(y_true, y_pred)`` computed by the framework (harness.inenv.losses.value): a float
+        (a loss function's per-sample values averaged), or the array of a loss made with
+        reduction="none"."""
         return losses.value(self, loss, y_true, y_pred)
 
     def class_name(self, obj):

@@ -28,6 +28,7 @@ def _numeric(values, kind, axes, labels=None, dtype=None):
 
 
 def scalar(value):
+    """One number, as an observable of shape [1] along the axis "value"."""
     return _numeric([value], "scalar", ["value"])
 
 
@@ -43,12 +44,14 @@ def table(rows, axes=("step", "layer"), labels=None, dtype=None):
 
 
 def array(values, axes=None):
+    """An n-D observable of any array-like; ``axes`` name its dimensions (default dim0, dim1, …)."""
     arr = np.asarray(values)
     axes = axes or ["dim%d" % i for i in range(arr.ndim)]
     return _numeric(arr, "array", axes)
 
 
 def digest(arrays):
+    """A digest observable: the sha256 of ``arrays``' dtypes, shapes and bytes, compared for equality."""
     return {"kind": "digest", "value": weights_digest(arrays)}
 
 

@@ -153,7 +153,7 @@ class Probe:
             self.models[position][1]["draws"].append(what)
 
     def report(self):
-        """The probe document (harness.core.documents.Probe) of this run."""
+        """The probe document (harness.core.documents.probes.Probe) of this run."""
         return {"models": [record for _, record in self.models], "transplanted_from": self.transplanted_from,
                 "perturbation": "1 ULP at random on every float weight, once, at creation"
                 if self.rng is not None else None}

@@ -39,7 +39,7 @@ variant_done, variant_error, case_end, done (see harness.inenv.worker).
 PROTOCOL = 2
 
 MODES = ("run", "repeat", "envelope", "stream", "transplant")
-MAX_OBSERVABLE_VALUES = 1000000  # per observable; harness.core.documents.MAX_VALUES
+MAX_OBSERVABLE_VALUES = 1000000  # per observable; harness.core.documents.observables.MAX_VALUES
 EVENT_TYPES = ("ready", "framework_error", "case_start", "case_declared", "case_error", "run_start",
                "variant_done", "variant_error", "case_end", "done")
 

@@ -203,6 +203,8 @@ def _metric_name(name):
 
 
 def weights_digest(arrays):
+    """"sha256:<hex>" over each array's dtype, shape and C-ordered bytes, in order:
+    equal only for bit-identical arrays of the same dtypes and shapes."""
     h = hashlib.sha256()
     for a in arrays:
         a = np.ascontiguousarray(a)

@@ -41,6 +41,7 @@ class EnvSpec:
 
     @property
     def lock_name(self) -> str:
+        """The file name of this environment's lock in locks/: ``<id>.txt``."""
         return f"{self.id}.txt"
 
     def pin(self, package: str) -> str | None:
@@ -188,6 +189,7 @@ MIGRATIONS: tuple[tuple[str, str, str], ...] = (
 
 
 def all_envs() -> tuple[EnvSpec, ...]:
+    """Every defined environment: the default matrix, then the optional sweeps."""
     from harness.matrix import sweeps  # optional sets, kept apart from the default
 
     return DEFAULT_MATRIX + sweeps.SWEEPS
@@ -213,6 +215,7 @@ def select(ids: Iterable[str] | None = None, tags: Iterable[str] | None = None) 
 
 
 def by_id(env_id: str) -> EnvSpec:
+    """The environment named ``env_id``; KeyError ("unknown environment: …") when there is none."""
     for env in all_envs():
         if env.id == env_id:
             return env

@@ -81,6 +81,8 @@ def resolve(version: str) -> str | None:
 
 
 def explain_missing(version: str) -> str:
+    """Why no Python ``version`` was found, and how to get one (or to fix HARNESS_PYTHON_X_Y
+    when it names one that does not work)."""
     override = _env_override(version)
     if override:  # the user named one: say that it is that one which does not work
         return (

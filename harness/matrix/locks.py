@@ -30,10 +30,12 @@ def uv_command() -> list[str]:
 
 
 def lock_path(spec: envs.EnvSpec, root: str = ".") -> str:
+    """``root``/locks/<lock name> of ``spec``."""
     return os.path.join(root, LOCK_DIR, spec.lock_name)
 
 
 def lock_digest(spec: envs.EnvSpec, root: str = ".") -> str | None:
+    """The hex sha256 of ``spec``'s lock file; None when it cannot be read."""
     try:
         with open(lock_path(spec, root), "rb") as fh:
             return hashlib.sha256(fh.read()).hexdigest()
@@ -42,6 +44,8 @@ def lock_digest(spec: envs.EnvSpec, root: str = ".") -> str | None:
 
 
 def compile_command(spec: envs.EnvSpec, python: str, requirements_in: str, output: str) -> list[str]:
+    """The ``uv pip compile`` argv that writes ``spec``'s lock to ``output``: for the x86-64
+    Linux platform, with hashes, nothing newer than the environment's exclude_newer date."""
     return [
         "uv",
         "pip",
@@ -91,6 +95,8 @@ def write_lock(spec: envs.EnvSpec, root: str = ".") -> str:
 
 
 def main(argv: list[str]) -> int:
+    """Lock the environments named in ``argv`` (all without any); 1 when any could not be
+    locked (each failure printed), else 0."""
     chosen = envs.select(argv) if argv else envs.select()
     failed = 0
     for spec in chosen:

@@ -15,7 +15,7 @@ import platform
 import sys
 
 from harness.check import fingerprints
-from harness.inenv import fingerprint
+from harness.inenv import hardware
 
 
 @functools.lru_cache(maxsize=1)
@@ -26,8 +26,8 @@ def host_fingerprint() -> dict:
         "implementation": platform.python_implementation(),
         "executable": sys.executable,
         "platform": platform.platform(),
-        "cpu": fingerprint.cpu(),
-        "machine": fingerprint.machine(),
+        "cpu": hardware.cpu(),
+        "machine": hardware.machine(),
     }
 
 

@@ -72,6 +72,7 @@ class Panel:
     ylim: tuple[float, float]
 
     def map(self, x: ArrayLike, y: ArrayLike) -> np.ndarray:
+        """Data coordinates (x, y arrays of one length) as figure inches: an (n, 2) array."""
         sx = self.w / ((self.xlim[1] - self.xlim[0]) or 1.0)
         sy = self.h / ((self.ylim[1] - self.ylim[0]) or 1.0)
         return np.column_stack([self.x0 + (np.asarray(x, float) - self.xlim[0]) * sx,
@@ -116,6 +117,9 @@ class SmallMultiples:
     # -- layout -------------------------------------------------------------------------
     def panel(self, r: int, c: int, title: str, xlim: tuple[float, float], ylim: tuple[float, float] | None,
               xlabel: str = "", x_ticks: bool = True, y_ticks: bool = True) -> Panel:
+        """The panel at row ``r``, column ``c``: its title, frame, grid and ticks drawn, and its
+        Panel mapping the data limits onto it (``ylim`` None: an empty panel that says "no
+        finite values")."""
         x0 = c * self.panel_w + self.left
         top = self.height - self.legend_h - r * self.panel_h
         y0 = top - self.panel_h + self.box_bottom
@@ -148,6 +152,7 @@ class SmallMultiples:
 
     # -- content ------------------------------------------------------------------------
     def line(self, panel: Panel, x: np.ndarray, y: np.ndarray, color, width: float = 0.9) -> None:
+        """A line through (x, y) in ``panel``'s data coordinates; non-finite values break it."""
         y = np.where(np.isfinite(y), y, np.nan)  # NaN breaks the line (Agg skips it)
         self._lines.append((panel.map(x, y), color, width))
 
@@ -161,11 +166,13 @@ class SmallMultiples:
         self._polys.append((panel.map(outline[:, 0], outline[:, 1]), color))
 
     def markers(self, panel: Panel, x: np.ndarray, y: np.ndarray, marker: str, color, size: float = 12) -> None:
+        """Markers at (x, y) in ``panel``'s data coordinates; points with a non-finite y are left out."""
         xy = panel.map(x, np.where(np.isfinite(y), y, np.nan))
         keep = np.isfinite(xy[:, 1])
         self.ax.scatter(xy[keep, 0], xy[keep, 1], s=size, marker=marker, color=color, linewidths=0, zorder=3)
 
     def text(self, x: float, y: float, s: str, size: float = FONT, color: str = TEXT_COLOR, **kw) -> None:
+        """Text at (x, y) in figure inches."""
         self.ax.text(x, y, s, fontsize=size, color=color, **kw)
 
     def legend(self, entries: list[tuple[str, object, str]]) -> None:
@@ -188,6 +195,7 @@ class SmallMultiples:
 
     # -- output -------------------------------------------------------------------------
     def png(self) -> bytes:
+        """The figure as PNG bytes at DPI dots per inch, without a Software tag."""
         if self._grid:
             self.ax.add_collection(LineCollection(self._grid, colors=GRID_COLOR, linewidths=0.6, zorder=0))
         if self._frames:
@@ -207,9 +215,12 @@ class SmallMultiples:
 
 
 def legend_columns(labels: list[str], width: float) -> int:
+    """How many legend entries fit side by side in ``width`` inches (at least 1, at most one
+    per label), from the longest label."""
     widest = max((len(s) for s in labels), default=1) * CHAR_W + 0.45
     return max(1, min(len(labels), int((width - 0.2) // widest)))
 
 
 def legend_rows(labels: list[str], width: float) -> int:
+    """How many rows the legend of ``labels`` takes at ``width`` inches (0 without labels)."""
     return math.ceil(len(labels) / legend_columns(labels, width)) if labels else 0

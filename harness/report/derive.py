@@ -18,8 +18,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 
-from harness.check import fingerprints
 from harness.check.evaluate import Evaluation
+from harness.check.packages import KEY_PACKAGES
 from harness.check.verdicts import Verdict
 from harness.core.status import Check, Outcome, Status
 from harness.matrix import envs
@@ -39,6 +39,7 @@ _SEVERE = (Outcome.REGRESSION, Outcome.ERROR, Outcome.NONDETERMINISTIC, Outcome.
 
 
 def plural(n: int, word: str) -> str:
+    """"1 case", "2 cases": ``n`` and ``word``, with an s unless n is 1."""
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
@@ -67,11 +68,11 @@ def _unrecorded_note(facts: Iterable[str]) -> str:
 
 def _is_package_change(change: str) -> bool:
     """"tensorflow-cpu 2.13.0 → 2.14.0", "+ keras 3.0.5", "- h5py 2.9.0" (as
-    harness.check.fingerprints.package_changes writes them), not a machine fact."""
+    harness.check.packages.package_changes writes them), not a machine fact."""
     words = change.split(" ")
     if len(words) == 3 and words[0] in ("+", "-"):
         return True
-    return len(words) == 4 and words[2] == "→" and words[0] in fingerprints.KEY_PACKAGES
+    return len(words) == 4 and words[2] == "→" and words[0] in KEY_PACKAGES
 
 
 def _change_words(packages: Sequence[str], machine: Sequence[str]) -> str:
@@ -359,6 +360,8 @@ class ClaimRow:
 
 
 def claims(ev: Evaluation) -> tuple[ClaimRow, ...]:
+    """One row per declared claim (by case, then name): in every environment of the grid's
+    order that measured it, whether it holds, fails or cannot be measured, and why."""
     declared: dict[tuple[str, str], str] = {}
     for doc in ev.results.values():
         for case, entry in doc.cases.items():

@@ -71,6 +71,8 @@ def _testcase(suite: ET.Element, v: Verdict, seconds: float) -> str:
 
 
 def build(ev: Evaluation) -> ET.Element:
+    """junit.xml as an element tree: one testsuite per environment (the matrix's order, then
+    any others), one testcase per verdict; a run verdict's time is the case's seconds."""
     order = [s.id for s in ev.specs]
     by_env: dict[str, list[Verdict]] = {}
     for v in ev.verdicts:
@@ -104,4 +106,5 @@ def build(ev: Evaluation) -> ET.Element:
 
 
 def render(ev: Evaluation) -> bytes:
+    """junit.xml as UTF-8 bytes with the XML declaration."""
     return ET.tostring(build(ev), encoding="utf-8", xml_declaration=True)

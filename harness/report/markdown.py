@@ -144,6 +144,8 @@ def _environments(m: ReportModel) -> list[str]:
 
 
 def render(m: ReportModel) -> str:
+    """report.md (for a CI summary): the verdict and counts, shared causes, the grid, the
+    flagged items, the drift map, the claims and the environments, as Markdown tables."""
     counts = ", ".join(f"{n} {o.value}" for o, n in m.counts.items() if n) or "no verdicts"
     icon = "✅" if m.passed else "❌"
     out = [f"## {icon} tfrepro: {md_cell(m.verdict)}", "",

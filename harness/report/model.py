@@ -13,8 +13,10 @@ import shlex
 
 from harness.check import fingerprints
 from harness.check.evaluate import Evaluation
+from harness.check.packages import key_changes, package_changes
 from harness.check.verdicts import Verdict
-from harness.core.documents import Kind, Observable, VariantResult
+from harness.core.documents.observables import Kind, Observable
+from harness.core.documents.results import VariantResult
 from harness.core.status import Check, Outcome, Status
 from harness.matrix import envs
 from harness.report import derive, text
@@ -122,6 +124,7 @@ class ReportModel:
 
 
 def lineages(specs: tuple[envs.EnvSpec, ...] | list[envs.EnvSpec]) -> tuple[tuple[str, tuple[envs.EnvSpec, ...]], ...]:
+    """``specs`` grouped by lineage: (lineage, its specs), in the order each lineage first appears."""
     groups: dict[str, list[envs.EnvSpec]] = {}
     for spec in specs:
         groups.setdefault(spec.lineage, []).append(spec)
@@ -129,6 +132,7 @@ def lineages(specs: tuple[envs.EnvSpec, ...] | list[envs.EnvSpec]) -> tuple[tupl
 
 
 def lineage_title(lineage: str) -> str:
+    """The heading of a lineage ("Keras 3 on TensorFlow"…), or its name when it has none."""
     return LINEAGE_TITLES.get(lineage, lineage)
 
 
@@ -178,8 +182,8 @@ def _env_row(spec: envs.EnvSpec, ev: Evaluation, env_verdict: Verdict | None, pr
     other: tuple[str, ...] = ()
     if previous and doc is not None:
         before = ev.results[previous].fingerprint if previous in ev.results else None
-        key = tuple(fingerprints.key_changes(before, fp))
-        other = tuple(c for c in fingerprints.package_changes(before, fp) if c not in key)
+        key = tuple(key_changes(before, fp))
+        other = tuple(c for c in package_changes(before, fp) if c not in key)
         other += tuple(fingerprints.platform_changes(before, fp))
     return EnvRow(spec, state, note, str(fp.get("python") or spec.python), versions,
                   previous if doc is not None else None, key, other)
@@ -209,6 +213,9 @@ def _missing(ev: Evaluation) -> tuple[MissingGroup, ...]:
 
 
 def build(ev: Evaluation) -> ReportModel:
+    """The report model of an evaluation: the grid's cells, a row per environment, the
+    flagged sections, the missing golden values, claims, shared causes, the drift map and
+    the reference comparison; every renderer reads this, nothing else."""
     by_cell: dict[tuple[str, str], list[Verdict]] = {}
     env_level: dict[str, Verdict] = {}
     for v in ev.verdicts:

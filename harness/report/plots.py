@@ -27,7 +27,7 @@ import numpy as np
 from matplotlib import colormaps
 
 from harness.check.evaluate import Evaluation
-from harness.core.documents import Observable
+from harness.core.documents.observables import Observable
 from harness.report import model, pool
 from harness.report.canvas import SmallMultiples, legend_rows, limits
 
@@ -48,6 +48,7 @@ class Plot:
 
     @property
     def data_uri(self) -> str:
+        """The PNG as a data: URI, for an <img> that loads nothing."""
         return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
 
 
@@ -106,6 +107,9 @@ def group_label(members: list[str], order: list[str]) -> str:
 
 
 def grouping(ev: Evaluation, panels: dict[str, list[np.ndarray | None]]) -> Grouping:
+    """The colours and legend of one figure: environments whose lines coincide on every panel
+    share one colour and one legend entry; past MAX_GROUPS groups, each environment keeps
+    its own line, coloured by lineage (light to dark)."""
     order = [s.id for s in ev.specs if s.id in panels]
     groups = group_lines(order, panels)
     if len(groups) <= MAX_GROUPS:
@@ -368,6 +372,8 @@ def case_figures(ev: Evaluation, case: str) -> list[Figure]:
 
 
 def draw(ev: Evaluation, figure: Figure) -> Plot | None:
+    """One figure of ``case`` (finals, curves, trajectory or histograms) as a PNG Plot; None
+    when there is nothing to draw."""
     case, kind, names = figure
     if kind == "finals":
         return _finals(ev, case)

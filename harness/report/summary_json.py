@@ -134,6 +134,8 @@ def build(ev: Evaluation, causes: tuple[derive.CauseGroup, ...] | None = None,
 def render(ev: Evaluation, causes: tuple[derive.CauseGroup, ...] | None = None,
            drift_map: tuple[derive.EdgeRow, ...] | None = None,
            reference: tuple[derive.EdgeRow, ...] | None = None) -> str:
+    """summary.json as one line of strict JSON (no NaN, UTF-8 kept); the causes, drift map
+    and reference comparison are derived from ``ev`` when not given."""
     data = build(ev, causes, drift_map, reference)
     # No indent: the C encoder is many times faster, and the full matrix has thousands of verdicts.
     return json.dumps(data, allow_nan=False, ensure_ascii=False, separators=(",", ":")) + "\n"

@@ -33,6 +33,8 @@ def _numbered(cases: list[str]) -> str:
 
 
 def golden_grid(ev: Evaluation) -> list[str]:
+    """The golden comparison as a text grid: a column per case (numbered), a row per
+    environment, a mark per verdict, and the legend."""
     cases = ev.cases
     width = max([len(s.id) for s in ev.specs] + [11])
     lines = ["golden: " + _numbered(cases),
@@ -146,6 +148,8 @@ def claim_lines(ev: Evaluation, rows: tuple[derive.ClaimRow, ...]) -> list[str]:
 
 
 def render(ev: Evaluation) -> str:
+    """The terminal summary: problems, the golden grid, shared causes, each flagged outcome
+    with its verdicts, notes, claims, the drift map, the reference, and the verdict line."""
     groups = derive.cause_groups(ev)
     by_key = {g.key: g for g in groups}
     out = []
@@ -180,6 +184,7 @@ def render(ev: Evaluation) -> str:
 
 
 def verdict_line(ev: Evaluation) -> str:
+    """"PASS: no regression", "FAIL: regression", … for the evaluation's exit code."""
     code = ev.exit_code
     return {
         0: "PASS: no regression",

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from harness import config
 from harness.check import causes
 from harness.core import store
-from harness.core.documents import Determinism, Golden, Results
+from harness.core.documents.golden import Golden
+from harness.core.documents.results import Determinism, Results
 from harness.core.reader import DocumentError
 from harness.matrix import envs
 from harness.run import incremental, policy, replicas

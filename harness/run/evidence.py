@@ -28,7 +28,9 @@ from harness.check import roundoff
 from harness.check.causes import starting_key
 from harness.check.verdicts import compare_case
 from harness.core import store
-from harness.core.documents import Envelope, Evidence, ModelTrace, Results, Transplant, VariantResult
+from harness.core.documents.evidence import Envelope, Evidence, Transplant
+from harness.core.documents.probes import ModelTrace
+from harness.core.documents.results import Results, VariantResult
 from harness.core.status import Status
 from harness.matrix import envs
 from harness.run.options import RunOptions, selected_cases

@@ -22,11 +22,12 @@ import os
 
 from harness import config
 from harness.core import store
-from harness.core.documents import RESULTS_KIND, RESULTS_VERSION, CaseResult, Results
+from harness.core.documents.results import CaseResult, Results
+from harness.core.documents.schema import RESULTS_KIND, RESULTS_VERSION
 from harness.core.errors import InfrastructureError
 from harness.core.reader import DocumentError
-from harness.inenv import determinism, fingerprint
-from harness.inenv.worker import source_digest
+from harness.inenv import determinism, numerics
+from harness.inenv.cases import source_digest
 from harness.matrix import envs, locks
 
 RUNNER_DIR = config.RUNNER_DIR
@@ -34,6 +35,7 @@ FORCE_HINT = "--force or HARNESS_FORCE=1 re-runs it"
 
 
 def file_digest(path: str) -> str:
+    """The hex sha256 of a file's bytes."""
     return store.sha256_file(path)
 
 
@@ -68,13 +70,15 @@ def numerics_digest(spec: envs.EnvSpec, environ: dict[str, str] | None = None) -
     will see them (the fingerprint's watch list): exporting ONEDNN_MAX_CPU_ISA, say,
     runs everything again, as a changed lock does."""
     env = determinism.process_env(dict(spec.env_vars), os.environ if environ is None else environ)
-    watched = sorted(set(determinism.NUMERIC_ENV) | set(fingerprint.EXTRA_NUMERIC_ENV))
-    chosen = sorted((k, v) for k, v in env.items() if fingerprint.watches(watched, k))
+    watched = sorted(set(determinism.NUMERIC_ENV) | set(numerics.EXTRA_NUMERIC_ENV))
+    chosen = sorted((k, v) for k, v in env.items() if numerics.watches(watched, k))
     return hashlib.sha256(json.dumps(chosen).encode()).hexdigest()
 
 
 def collect_inputs(spec: envs.EnvSpec, case_files: dict[str, str], repeat: int | None, root: str,
                    environ: dict[str, str] | None = None) -> RunInputs:
+    """What one environment's results depend on, by content: its definition, lock, runner,
+    numeric variables, repeat count, and each case's source digest (helpers included)."""
     return RunInputs(
         env=json.loads(json.dumps(spec.to_json())),  # as read back: tuples become lists
         lock_sha256=locks.lock_digest(spec, root),
@@ -99,9 +103,11 @@ class Plan:
 
     @property
     def up_to_date(self) -> bool:
+        """Whether nothing needs running."""
         return not self.run
 
     def describe(self) -> str:
+        """One line for the log: what runs and why, and what is kept."""
         dropped = ""  # results are never dropped; cases outside this run are kept as they are
         if self.up_to_date:
             return (f"up to date, skipped: lock, runner and {_cases(len(self.keep))} unchanged since "

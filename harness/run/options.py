@@ -15,7 +15,7 @@ import os
 
 from harness import config
 from harness.core.errors import UsageError
-from harness.inenv.worker import discover
+from harness.inenv.cases import discover
 
 __all__ = ["RunOptions", "UsageError", "add_arguments", "case_dirs", "case_files", "parse_run_args", "selected_cases"]
 
@@ -150,6 +150,8 @@ class ArgumentParser(argparse.ArgumentParser):
     """argparse that raises UsageError instead of exiting, so one place makes exit codes."""
 
     def error(self, message: str):  # type: ignore[override]
+        """Raise UsageError (exit code 2, one line) instead of printing usage and exiting; an
+        unrecognized argument comes with the options it may have meant."""
         if message.startswith("unrecognized arguments: "):
             message += _suggestions(self, message.split(": ", 1)[1].split())
         # The command line prints "tfrepro: " before every error: say only the verb after it.

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from harness.core.documents import Golden
+from harness.core.documents.golden import Golden
 from harness.matrix import machine
 
 

@@ -15,15 +15,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from harness.core.documents import (
-    CaseResult,
-    Determinism,
-    Observable,
-    Results,
-    RunError,
-    RunStatus,
-    VariantResult,
-)
+from harness.core.documents.observables import Observable, RunError
+from harness.core.documents.results import CaseResult, Determinism, Results, RunStatus, VariantResult
 
 SECOND_RUN = "the determinism run (the second process)"
 
@@ -34,6 +27,8 @@ def differing(first: Mapping[str, Observable], second: Mapping[str, Observable])
 
 
 def same_bits(a: Observable | None, b: Observable | None) -> bool:
+    """Whether two observables are bit for bit the same: kind, shape, text value and every
+    value (NaN equals NaN); None equals only None."""
     if a is None or b is None:
         return a is b
     if (a.kind, a.shape, a.value) != (b.kind, b.shape, b.value) or len(a.values) != len(b.values):

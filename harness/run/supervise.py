@@ -22,11 +22,15 @@ import time
 from typing import Any
 
 from harness import __version__
-from harness.core import documents
-from harness.core.documents import Envelope, EnvStatus, Probe, Results, RunError
+from harness.core.documents.declarations import Declaration
+from harness.core.documents.evidence import Envelope, Transplant
+from harness.core.documents.observables import RunError, observables_from_json
+from harness.core.documents.probes import Probe
+from harness.core.documents.results import EnvStatus, Results
+from harness.core.documents.schema import RESULTS_KIND, RESULTS_VERSION
 from harness.core.reader import DocumentError, Where
 from harness.inenv import determinism, protocol
-from harness.inenv.worker import source_digest
+from harness.inenv.cases import source_digest
 from harness.matrix import envs
 from harness.run.options import RunOptions
 from harness.run.staging import runner_path
@@ -35,14 +39,15 @@ LOG_TAIL_LINES = 15
 
 
 def now() -> str:
+    """The current UTC time, ISO 8601 to the second ("2026-01-31T12:00:00Z")."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def base_document(spec: envs.EnvSpec) -> dict:
     """The results document a run starts from, as the JSON it becomes."""
     return {
-        "schema": documents.RESULTS_KIND,
-        "version": documents.RESULTS_VERSION,
+        "schema": RESULTS_KIND,
+        "version": RESULTS_VERSION,
         "harness": __version__,
         "env": spec.to_json(),
         "status": "ok",
@@ -53,6 +58,7 @@ def base_document(spec: envs.EnvSpec) -> dict:
 
 
 def unavailable_document(spec: envs.EnvSpec, reason: str, error: RunError | None = None) -> Results:
+    """The results of an environment that could not be built or started: no cases, the reason."""
     return Results(spec.to_json(), EnvStatus.UNAVAILABLE, {}, now(), __version__, reason, error)
 
 
@@ -67,7 +73,7 @@ class WorkerRun:
     golden_match: dict[tuple[str, str], bool] = dataclasses.field(default_factory=dict)
     envelopes: dict[tuple[str, str], Envelope] = dataclasses.field(default_factory=dict)
     streams: dict[tuple[str, str], Envelope] = dataclasses.field(default_factory=dict)
-    transplants: dict[tuple[str, str], documents.Transplant] = dataclasses.field(default_factory=dict)
+    transplants: dict[tuple[str, str], Transplant] = dataclasses.field(default_factory=dict)
 
 
 def _rss_mb(pid: int) -> float:
@@ -303,7 +309,7 @@ class Supervisor:
     def _declared(self, event: dict) -> float | None:
         name = str(event.get("case"))
         try:
-            declared = documents.Declaration.from_json(Where(f"the declarations of {name}"), event.get("declaration"))
+            declared = Declaration.from_json(Where(f"the declarations of {name}"), event.get("declaration"))
         except DocumentError as exc:
             self._fail_case(name, f"its declarations are malformed: {exc}")
             return None
@@ -328,7 +334,7 @@ class Supervisor:
             if event.get("mode") in ("transplant", "envelope", "stream"):  # failed evidence: said where it is used
                 error = RunError.from_json(Where(f"{case}/{variant}"), event.get("error") or {})
                 if event.get("mode") == "transplant":
-                    self.out.transplants[(case, variant)] = documents.Transplant(
+                    self.out.transplants[(case, variant)] = Transplant(
                         str(event.get("source")), {}, error=error, seconds=float(event.get("seconds") or 0.0))
                 return
             entry["variants"][variant] = {"status": "error", "error": event.get("error"),
@@ -350,14 +356,14 @@ class Supervisor:
         if mode == "stream":
             self.out.streams[key] = Envelope.from_json(where.at("stream"), event.get("stream"))
             return
-        observables = documents.observables_from_json(where, event.get("observables"))
+        observables = observables_from_json(where, event.get("observables"))
         probe = Probe.from_json(where.at("probe"), event["probe"]) if event.get("probe") is not None else None
         if probe is not None:  # state files are named relative to the results folder, which may move
             probe = dataclasses.replace(probe, models=tuple(
                 dataclasses.replace(m, state_file=os.path.relpath(m.state_file, self.options.results_dir))
                 if m.state_file and os.path.isabs(m.state_file) else m for m in probe.models))
         if mode == "transplant":
-            self.out.transplants[key] = documents.Transplant(str(event.get("source")), observables, probe,
+            self.out.transplants[key] = Transplant(str(event.get("source")), observables, probe,
                                                              seconds=float(event.get("seconds") or 0.0))
             return
         value: dict[str, Any] = {
@@ -375,8 +381,8 @@ class Supervisor:
             evidence["envelope"] = envelope.to_json()
         if event.get("transplant") is not None:  # from the golden run's initial weights
             moved = event["transplant"]
-            transplant = documents.Transplant(
-                str(moved.get("source")), documents.observables_from_json(where.at("transplant"),
+            transplant = Transplant(
+                str(moved.get("source")), observables_from_json(where.at("transplant"),
                                                                           moved.get("observables") or {}),
                 Probe.from_json(where.at("transplant").at("probe"), moved["probe"]) if moved.get("probe") else None,
                 RunError.from_json(where.at("transplant").at("error"), moved["error"]) if moved.get("error") else None,

@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 
-from harness.core.documents import Results
+from harness.core.documents.results import Results
 from harness.matrix import envs
 from harness.run import environment
 from harness.run import options as run_options
