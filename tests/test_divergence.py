@@ -56,3 +56,15 @@ def test_a_forward_pass_outside_training_shows_before_any_step():
     div = where(probe([1.0], outputs=[[0, "p1"]]), probe([1.0], outputs=[[0, "p2"]]))
     assert (div.stage, div.where) == ("forward", {"model": 0, "step": 0})
     assert "the forward pass outside training (k.predict) before any training step gives other outputs" in div.text
+
+
+def test_a_forward_pass_on_weights_changed_outside_training_names_the_layer():
+    """The injected twin reg_one_ulp: training agrees step for step, then a weight is set."""
+    a = fakes.probe([1.0, 0.5])
+    state = a["models"][0]["steps"][-1]["layers"]
+    moved = [state[0], ["other-kernel", state[1][1]]]
+    div = where(probe([1.0, 0.5], outputs=[[2, "p1", state]]), probe([1.0, 0.5], outputs=[[2, "p2", moved]]))
+    assert (div.stage, div.where) == ("outside-training", {"model": 0, "step": 2, "layer": "Dense#1"})
+    assert "every training step agrees, but after step 1 the weights of Dense#1 differ" in div.text
+    same = where(probe([1.0, 0.5], outputs=[[2, "p1", state]]), probe([1.0, 0.5], outputs=[[2, "p2", state]]))
+    assert same.stage == "forward" and same.text.startswith("from the same weights, the forward pass outside")

@@ -11,6 +11,8 @@ records says, bit for bit and by construction:
 - "update": the same loss, but the state after step k differs: the update changed,
   first in layer L, in its trainable weights or only in its other state
   (BatchNormalization's moving statistics, which no observable need show);
+- "outside-training": every step identical, but the weights a later forward pass outside
+  training (k.predict) runs on differ: the case changed them outside a training step;
 - "after-training": every step identical; they part in what is computed afterwards;
 - "no-training": no step went through the adapter; they part in what the case computed.
 
@@ -26,7 +28,7 @@ from collections.abc import Mapping
 
 from harness.check.diff import ObservableDiff
 from harness.core.documents.observables import Observable
-from harness.core.documents.probes import ModelTrace, Probe
+from harness.core.documents.probes import ModelTrace, Output, Probe
 from harness.core.status import Status
 
 
@@ -126,13 +128,10 @@ def _compare_models(index: int, a: ModelTrace, b: ModelTrace, several: bool) -> 
                               f"they part before training: the {part} of {label}{model} that training starts "
                               "from differ")
     for step in range(max(len(a.steps), len(b.steps)) + 1):
-        seen_a = [d for s, d in a.outputs if s == step]
-        seen_b = [d for s, d in b.outputs if s == step]
-        if seen_a != seen_b:
-            when = "before any training step" if step == 0 else f"after step {step - 1}"
-            return Divergence("forward", None, {"model": index, "step": step},
-                              f"from the same weights, the forward pass outside training (k.predict) {when} "
-                              f"gives other outputs{model}")
+        seen_a = [o for o in a.outputs if o.steps == step]
+        seen_b = [o for o in b.outputs if o.steps == step]
+        if [o.digest for o in seen_a] != [o.digest for o in seen_b]:
+            return _forward_outside_training(index, step, seen_a, seen_b, b.layers, model)
         if step >= len(a.steps) or step >= len(b.steps):
             break
         x, y = a.steps[step], b.steps[step]
@@ -155,6 +154,31 @@ def _compare_models(index: int, a: ModelTrace, b: ModelTrace, several: bool) -> 
         return Divergence("forward", None, {"model": index, "step": min(len(a.steps), len(b.steps))},
                           f"they train {len(a.steps)} and {len(b.steps)} steps{model}")
     return None
+
+
+def _forward_outside_training(index: int, step: int, seen_a: list[Output], seen_b: list[Output],
+                              labels: tuple[str, ...], model: str) -> Divergence:
+    """The first k.predict after ``step`` training steps whose outputs differ: on other
+    weights (set outside training), or on the same ones (the forward pass changed)."""
+    when = "before any training step" if step == 0 else f"after step {step - 1}"
+    for x, y in zip(seen_a, seen_b):
+        if x.digest == y.digest:
+            continue
+        if x.state is not None and y.state is not None:
+            for layer, (p, q) in enumerate(zip(x.state, y.state)):
+                if p != q:
+                    label = labels[layer] if layer < len(labels) else f"layer {layer}"
+                    return Divergence("outside-training", None, {"model": index, "step": step, "layer": label},
+                                      f"every training step agrees, but {when} the weights of {label}{model} "
+                                      "differ before a forward pass outside training (k.predict): they were "
+                                      "changed outside a training step")
+            return Divergence("forward", None, {"model": index, "step": step},
+                              f"from the same weights, the forward pass outside training (k.predict) {when} "
+                              f"gives other outputs{model}")
+        break
+    return Divergence("forward", None, {"model": index, "step": step},
+                      f"the forward pass outside training (k.predict) {when} gives other outputs{model} (the "
+                      "weights it ran on were not recorded: they agree at the last training step)")
 
 
 def first_divergence(diffs: list[ObservableDiff], observables: Mapping[str, Observable],

@@ -132,7 +132,8 @@ class Probe:
         record = self.models[position][1]
         if record["start"] is None:  # a model used before (or without) training starts from this
             record["start"] = self._state(model)
-        record["outputs"].append([len(record["steps"]), digest([np.asarray(outputs)])])
+        # The state it ran on too: weights set outside training (set_weights) show here.
+        record["outputs"].append([len(record["steps"]), digest([np.asarray(outputs)]), self._state(model)])
 
     def stepped(self, model, loss=None):
         """After one training step of ``model`` (loss: what the step reported)."""

@@ -48,10 +48,25 @@ class Step:
         return {"loss": self.loss, "layers": [s.to_json() for s in self.layers]}
 
 
-def _output(where: Where, value: Any) -> tuple[int, str]:
-    if not isinstance(value, list) or len(value) != 2:
-        raise where.expected("[steps so far, digest]", value)
-    return reader.integer(where.at(0), value[0]), reader.string(where.at(1), value[1])
+@dataclasses.dataclass(frozen=True)
+class Output:
+    """One forward pass outside training (k.predict): after how many steps, the digest of
+    its outputs, and the state of the model it ran on (None in runs recorded before it was)."""
+
+    steps: int
+    digest: str
+    state: tuple[LayerState, ...] | None = None
+
+    @classmethod
+    def from_json(cls, where: Where, value: Any) -> Output:
+        if not isinstance(value, list) or len(value) not in (2, 3):
+            raise where.expected("[steps so far, digest, state]", value)
+        state = reader.tupleof(LayerState.from_json)(where.at(2), value[2]) if len(value) == 3 else None
+        return cls(reader.integer(where.at(0), value[0]), reader.string(where.at(1), value[1]), state)
+
+    def to_json(self) -> list:
+        out: list = [self.steps, self.digest]
+        return out + [[s.to_json() for s in self.state]] if self.state is not None else out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,7 +82,7 @@ class ModelTrace:
     initial: tuple[LayerState, ...]  # as created
     start: tuple[LayerState, ...] | None = None  # at its first training step or forward pass (None: neither)
     steps: tuple[Step, ...] = ()
-    outputs: tuple[tuple[int, str], ...] = ()  # (steps made so far, digest of a k.predict's outputs)
+    outputs: tuple[Output, ...] = ()  # each k.predict: steps made so far, its outputs' digest, the state
     draws: tuple[str, ...] = ()
     state_file: str | None = None  # the weights as created (.npz), for a transplant into another environment
 
@@ -85,7 +100,7 @@ class ModelTrace:
                    field(where, data, "initial", reader.tupleof(LayerState.from_json)),
                    field(where, data, "start", optional(reader.tupleof(LayerState.from_json)), default=None),
                    field(where, data, "steps", reader.tupleof(Step.from_json), default=()),
-                   field(where, data, "outputs", reader.tupleof(_output), default=()),
+                   field(where, data, "outputs", reader.tupleof(Output.from_json), default=()),
                    field(where, data, "draws", reader.tupleof(reader.string), default=()),
                    field(where, data, "state_file", optional(reader.string), default=None))
 
@@ -93,7 +108,7 @@ class ModelTrace:
         return {"layers": list(self.layers), "shapes": [[list(s) for s in layer] for layer in self.shapes],
                 "initial": [s.to_json() for s in self.initial],
                 "start": [s.to_json() for s in self.start] if self.start is not None else None,
-                "steps": [s.to_json() for s in self.steps], "outputs": [list(o) for o in self.outputs],
+                "steps": [s.to_json() for s in self.steps], "outputs": [o.to_json() for o in self.outputs],
                 "draws": list(self.draws), "state_file": self.state_file}
 
 
