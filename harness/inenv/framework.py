@@ -233,6 +233,13 @@ class Framework:
                 probe.starting(model)
 
             def on_batch_end(self, batch, logs=None):
+                # Keras 3 on JAX keeps the state outside the model's variables during fit
+                # and puts it back only at the epoch's end; a callback that reads the
+                # weights asks for it (the trainer's own hook for callbacks; the same arrays,
+                # so the same bits).
+                sync = getattr(model, "jax_state_sync", None)
+                if callable(sync):
+                    sync()
                 probe.stepped(model, (logs or {}).get("loss"))
 
         return Steps()
