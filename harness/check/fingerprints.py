@@ -263,6 +263,18 @@ def platform_changes(before: dict | None, after: dict | None) -> list[str]:
     return [str(c) for c in machine_changes(before, after, names=("the earlier fingerprint", "the later fingerprint"))]
 
 
+def cause_key_changes(before: dict | None, after: dict | None) -> list[str]:
+    """The machine differences that make a cause key: the facts known on both sides and
+    different. What one fingerprint does not record varies with what each environment's
+    older fingerprint happened to note, so it is said in the verdict but kept out of
+    the key: one machine difference, one item. Only unknown facts: those, as they are."""
+    if not before or not after:
+        return []
+    changes = machine_changes(before, after, names=("the earlier fingerprint", "the later fingerprint"))
+    changed = [str(c) for c in changes if c.kind == Kind.CHANGED]
+    return changed or [str(c) for c in changes]
+
+
 def same_machine(before: dict | None, after: dict | None, *, numerics: bool = True,
                  names: tuple[str, str] = ("the blessing fingerprint", "this run's fingerprint"),
                  ) -> tuple[bool | None, list[str]]:

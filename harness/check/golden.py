@@ -92,7 +92,7 @@ def _case_verdict(env: str, case: str, result: Results, blessed: GoldenCase, gol
             worst_variant, worst = next(((v, r) for v, r in judged if not r.explained), judged[0])
             # One key per machine difference, whatever the verdict: the report shows one item with
             # how many verdicts round-off explains there and how many it does not.
-            key = machine_key(fingerprints.platform_changes(blessed.fingerprint, result.fingerprint))
+            key = machine_key(fingerprints.cause_key_changes(blessed.fingerprint, result.fingerprint))
             cause = {"kind": "round-off" if explained else "beyond round-off",
                      "key": key + (f"; packages: {', '.join(packages)}" if packages else ""), "machine": machine,
                      "packages": packages, "roundoff": {v: r.to_json() for v, r in judged}}

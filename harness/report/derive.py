@@ -172,12 +172,16 @@ class CauseGroup:
             return f"{self.envs[0]} × {cases}"
         if self.full_product:
             return f"{len(self.envs)} environments × {cases}"
-        per_env: dict[str, list[str]] = {}
+        per_env: dict[str, set[str]] = {}
         for v in self.verdicts:
-            if v.case not in per_env.setdefault(v.env, []):
-                per_env[v.env].append(v.case)
-        return f"{len(self.envs)} environments, {plural(len(self.cases), 'case')}: " + "; ".join(
-            f"{env}: {', '.join(sorted(cs))}" for env, cs in sorted(per_env.items(), key=lambda kv: self._at(kv[0])))
+            per_env.setdefault(v.env, set()).add(v.case)
+        # Environments with the same cases together: "deep_saturation, residual_block in 13
+        # environments; deep_saturation in jax-keras3.15".
+        by_cases: dict[tuple[str, ...], list[str]] = {}
+        for env in sorted(per_env, key=self._at):
+            by_cases.setdefault(tuple(sorted(per_env[env])), []).append(env)
+        return "; ".join(f"{', '.join(cs)} in " + (es[0] if len(es) == 1 else f"{len(es)} environments")
+                         for cs, es in sorted(by_cases.items(), key=lambda kv: -len(kv[1])))
 
     @property
     def env_list(self) -> str:
