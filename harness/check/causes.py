@@ -143,6 +143,13 @@ def classify_variant(variant: str, before: VariantResult | GoldenVariant, after:
     round-off envelope explains is round-off even where the starting weights differ in
     their last bits. Beyond round-off, other starting weights call for the transplant;
     the same ones make it a real change (or unknown, where training draws randomly)."""
+    gone = sorted(set(before.observables) - set(after.observables))
+    new = sorted(set(after.observables) - set(before.observables))
+    if gone or new:  # not a matter of numbers: the case measures other things here
+        said = ([f"{', '.join(gone)} only in {before_name}"] if gone else []) + \
+            ([f"{', '.join(new)} only in {after_name}"] if new else [])
+        return VariantCause(variant, Cause.REAL_CHANGE, f"the case returns other observables: {'; '.join(said)} "
+                            "(a feature it measures exists on one side only)")
     start_before, start_after = starting_key(before), starting_key(after)
     recorded = start_before is not None and start_after is not None
     diffs = diff.compare_observables(before.observables, after.observables, overrides)

@@ -105,8 +105,11 @@ class RoundOff:
             first = self.unexplained[0]
             grant = (f"as much as {self.members} {self.runs} explain" if self.members else
                      f"the {F:g} ULPs round-off is granted without an envelope")
-            text = (f"{first.observable} at {_where(first.worst)} differs {first.ratio:.3g} times {grant}"
-                    + (f" ({first.note})" if first.note else ""))
+            if not np.isfinite(first.ratio) and first.note:  # no number to give: say what happened
+                text = f"{first.observable}: {first.note}"
+            else:
+                text = (f"{first.observable} at {_where(first.worst)} differs {first.ratio:.3g} times {grant}"
+                        + (f" ({first.note})" if first.note else ""))
         chaotic = [f"{o.observable} from {o.time_axis} {o.chaotic_from}" if o.time_axis else o.observable
                    for o in self.chaotic]
         if chaotic and self.runs == "perturbed run(s)":
@@ -251,7 +254,8 @@ def judge(expected: Mapping[str, Observable], obtained: Mapping[str, Observable]
     for name, obs in obtained.items():
         before = expected.get(name)
         if before is None:
-            judged.append(ObservableRoundOff(name, False, np.inf, None, None, 0, obs.time_axis, "it is new"))
+            judged.append(ObservableRoundOff(name, False, np.inf, None, None, 0, obs.time_axis,
+                                              "it is new (the other run has no such value)"))
             continue
         if _identical(before, obs):
             continue
@@ -274,7 +278,8 @@ def judge(expected: Mapping[str, Observable], obtained: Mapping[str, Observable]
         judged.append(_judge_rows(name, obs, rows, chaotic))
     for name in expected:
         if name not in obtained:
-            judged.append(ObservableRoundOff(name, False, np.inf, None, None, 0, None, "it is gone"))
+            judged.append(ObservableRoundOff(name, False, np.inf, None, None, 0, None,
+                                             "it is gone (only the other run has it)"))
     runs = "run(s) with every seed shifted" if envelope.perturbation.startswith("every seed") else "perturbed run(s)"
     return RoundOff(all(j.explained for j in judged), tuple(judged), envelope.members, runs)
 
