@@ -74,6 +74,16 @@ def _case_verdict(env: str, case: str, result: Results, blessed: GoldenCase, gol
         return Verdict(env, case, Check.GOLDEN, status, Outcome.PASS,
                        f"{case} matches its golden values in {env} bit for bit.")
     all_diffs = tuple(d for _, ds in per_variant for d in ds)
+    entry = result.cases.get(case)
+    unsteady = [v for v, diffs in per_variant if diffs and entry is not None and v in entry.variants
+                and entry.variants[v].nondeterministic]
+    if unsteady and status in (Status.CLOSE, Status.DRIFT):
+        # Two runs here already differ: a difference from golden says nothing about a change.
+        return Verdict(env, case, Check.GOLDEN, Status.NONDETERMINISTIC, Outcome.NONDETERMINISTIC,
+                       f"{case} differs from its golden values in {env}, but {', '.join(unsteady)} "
+                       f"{'is' if len(unsteady) == 1 else 'are'} nondeterministic here (two runs differ), so the "
+                       "difference cannot be judged; see its determinism verdict.", variant=unsteady[0],
+                       diffs=all_diffs, against="golden")
     new = [v for v, diffs in per_variant if diffs and diffs[0].observable == "*" and v not in blessed.variants]
     if new and status == Status.MISSING:
         return Verdict(env, case, Check.GOLDEN, status, Outcome.MISSING,

@@ -379,7 +379,10 @@ def claims(ev: Evaluation) -> tuple[ClaimRow, ...]:
             v = index.get((case, name, spec.id))
             if v is None:
                 continue
-            state = "unmeasured" if v.status == Status.MISSING else ("holds" if v.status.agrees else "fails")
+            # A claim that cannot be evaluated (a value missing, a misnamed observable: its own
+            # error verdict says which) is not measured, never "does not hold".
+            state = ("unmeasured" if v.status in (Status.MISSING, Status.ERROR) else
+                     "holds" if v.status.agrees else "fails")
             per_env.append((spec.id, state, v.message))
         rows.append(ClaimRow(case, name, claim_text, tuple(per_env)))
     return tuple(rows)
