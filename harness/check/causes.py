@@ -160,7 +160,7 @@ def classify_variant(variant: str, before: VariantResult | GoldenVariant, after:
         start = "" if not recorded or start_before == start_after else " (the starting weights differ in their last bits)"
         return VariantCause(variant, Cause.ROUND_OFF, f"{judged.describe()}{start}; {where}", judged)
     if start_before is None and start_after is None:
-        return _without_model(variant, before, after, judged, where, overrides)
+        return _without_model(variant, before, after, judged, where, overrides, before_name, after_name)
     if recorded and start_before != start_after:
         return _transplanted(variant, before, after, before_name, after_name, envelope, overrides, where)
     if envelope is None:
@@ -218,20 +218,28 @@ def _transplanted(variant: str, before: VariantResult | GoldenVariant, after: Va
 
 
 def _without_model(variant: str, before: VariantResult | GoldenVariant, after: VariantResult,
-                   judged: roundoff.RoundOff, where: str, overrides) -> VariantCause:
+                   judged: roundoff.RoundOff, where: str, overrides, before_name: str = "before",
+                   after_name: str = "after") -> VariantCause:
     """Values computed without a model through the adapter (drawn from initializers,
     layers called directly): another random stream explains the difference when shifting
-    every seed moves the values as far (the stream envelope, harness.inenv.probe)."""
-    stream = after.evidence.stream if after.evidence is not None else None
-    if stream is None:
+    every seed moves the values as far *on both sides* (the stream envelopes,
+    harness.inenv.probe). One side is not enough: a value that no seed moves on one side
+    (two seeded instances that agree) and every seed moves on the other has changed how
+    it behaves, whichever side is called "before"."""
+    streams = [(name, run.evidence.stream) for name, run in ((after_name, after), (before_name, before))
+               if getattr(run, "evidence", None) is not None and run.evidence.stream is not None]
+    if not streams:
         return VariantCause(variant, Cause.UNKNOWN, f"{where}: beyond round-off ({judged.describe()}); no stream "
                             "evidence was gathered (run the matrix where the environments are)", judged)
-    drawn = roundoff.judge(before.observables, after.observables, stream, overrides)
-    if drawn.explained and stream.values and any(any(v) for v in stream.values.values()):
-        return VariantCause(variant, Cause.RANDOM_STREAM, f"{where}: no further than another random stream moves "
-                            f"them ({drawn.describe()})", drawn)
-    return VariantCause(variant, Cause.REAL_CHANGE, f"{where}: beyond round-off ({judged.describe()}) and beyond "
-                        f"what another random stream does ({drawn.describe()})", drawn)
+    for name, stream in streams:
+        drawn = roundoff.judge(before.observables, after.observables, stream, overrides)
+        if not (drawn.explained and stream.values and any(any(v) for v in stream.values.values())):
+            return VariantCause(variant, Cause.REAL_CHANGE, f"{where}: beyond round-off ({judged.describe()}) and "
+                                f"beyond what another random stream does in {name} ({drawn.describe()})", drawn)
+    sides = " and ".join(name for name, _ in streams)
+    missing = "" if len(streams) == 2 else " (the other side has no stream evidence)"
+    return VariantCause(variant, Cause.RANDOM_STREAM, f"{where}: no further than another random stream moves "
+                        f"them in {sides}{missing} ({drawn.describe()})", drawn)
 
 
 def _zero(run: VariantResult) -> Envelope:

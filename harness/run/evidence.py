@@ -31,6 +31,7 @@ from harness.core import store
 from harness.core.documents.evidence import Envelope, Evidence, Transplant
 from harness.core.documents.probes import ModelTrace
 from harness.core.documents.results import Results, VariantResult
+from harness.core.errors import UsageError
 from harness.core.status import Status
 from harness.matrix import envs
 from harness.run.options import RunOptions, selected_cases
@@ -96,9 +97,12 @@ def plan(results: dict[str, Results], pairs: list[edges_module.Edge], results_di
                     if start is not None and (case, variant, start) not in envelopes:
                         wanted[(env, case, variant, start)] = None
                         envelopes[(case, variant, start)] = env
-                if start_a is None and start_b is None and (a.evidence is None or a.evidence.stream is None) \
-                        and not _within_ulps(b, a):
-                    streams[(edge.after, case, variant)] = None
+                if start_a is None and start_b is None and not _within_ulps(b, a):
+                    # Both sides: a behaviour that another stream never moves on one side
+                    # (two seeded instances that agree) and does on the other is a change.
+                    for env, v in ((edge.after, a), (edge.before, b)):
+                        if v.evidence is None or v.evidence.stream is None:
+                            streams[(env, case, variant)] = None
     for mode, keys in (("envelope", [(e, c, v) for e, c, v, _ in wanted]), ("stream", list(streams))):
         for env, case, variant in keys:
             reference = {n: o.to_json() for n, o in results[env].cases[case].variants[variant].observables.items()}
@@ -133,6 +137,12 @@ def gather(specs: list[envs.EnvSpec], options: RunOptions, reference: str | None
     if not todo:
         return ["evidence: nothing to gather"]
     by_id = {s.id: s for s in specs}
+    cases = selected_cases(dataclasses.replace(options, only=()))
+    unknown = sorted({t["case"] for work in todo.values() for t in work.tasks} - set(cases))
+    if unknown:  # the results name cases of folders this run was not told about
+        raise UsageError(f"the results in {options.results_dir} hold case(s) {', '.join(unknown)}, which are not in "
+                         f"the cases folders ({', '.join(options.case_dirs) or 'the built-in cases'}): pass the "
+                         "--cases-dir the matrix ran with (or set HARNESS_CASES_DIR)")
     lines: list[str] = []
     lock = threading.Lock()
 
@@ -144,7 +154,6 @@ def gather(specs: list[envs.EnvSpec], options: RunOptions, reference: str | None
         else:
             log = os.path.join(options.results_dir, f"{env}.evidence.log")
             open(log, "w").close()
-            cases = selected_cases(dataclasses.replace(options, only=()))
             run = Supervisor(spec, python, options, log, work.tasks, cases, {}).run()
             kept = _merge(options.results_dir, env, run.envelopes, run.transplants, run.streams)
             line = (f"{env}: {len(run.envelopes)} envelope(s), {len(run.transplants)} transplant run(s), "
