@@ -226,8 +226,11 @@ def _without_model(variant: str, before: VariantResult | GoldenVariant, after: V
     harness.inenv.probe). One side is not enough: a value that no seed moves on one side
     (two seeded instances that agree) and every seed moves on the other has changed how
     it behaves, whichever side is called "before"."""
-    streams = [(name, run.evidence.stream) for name, run in ((after_name, after), (before_name, before))
-               if getattr(run, "evidence", None) is not None and run.evidence.stream is not None]
+    streams: list[tuple[str, Envelope]] = []
+    for name, run in ((after_name, after), (before_name, before)):
+        evidence = getattr(run, "evidence", None)  # golden values keep none
+        if evidence is not None and evidence.stream is not None:
+            streams.append((name, evidence.stream))
     if not streams:
         return VariantCause(variant, Cause.UNKNOWN, f"{where}: beyond round-off ({judged.describe()}); no stream "
                             "evidence was gathered (run the matrix where the environments are)", judged)
