@@ -372,7 +372,9 @@ def claims(ev: Evaluation) -> tuple[ClaimRow, ...]:
             v = index.get((case, name, spec.id))
             if v is None:
                 continue
-            state = "unmeasured" if v.status == Status.MISSING else ("holds" if v.status.agrees else "fails")
+            # A claim naming what the case does not have is an error (reported as one), never "does not hold".
+            unmeasured = v.status in (Status.MISSING, Status.ERROR)
+            state = "unmeasured" if unmeasured else ("holds" if v.status.agrees else "fails")
             per_env.append((spec.id, state, v.message))
         rows.append(ClaimRow(case, name, claim_text, tuple(per_env)))
     return tuple(rows)
