@@ -205,7 +205,7 @@ class Bench:
                 quiet: bool = False) -> MatrixRun:
         ids = env_ids or self.chosen.env_ids
         args = extra + (self.chosen.case_args() if case_args else [])
-        args += ["--repeat", str(self.args.repeat)] if self.args.repeat != 2 else []
+        args += ["--repeat", str(self.args.repeat)]  # the harness's own default is auto, not 2
         run = run_matrix(label, ids, self.workdir, envdir or self.envdir, jobs, results or self.results, args)
         self.runs[label] = run
         ran = sum(1 for e in ids if run.outcomes.get(e) == "success")

@@ -70,6 +70,18 @@ def test_nox_command_names_compare_after_the_environments():
     assert cmd[cmd.index("-j") + 1] == "2" and cmd[-1] == "--force"
 
 
+def test_an_up_to_date_environment_is_told_skipped_from_its_log(tmp_path):
+    # nox reports an up-to-date environment's session as a success; its log line says it skipped.
+    log = tmp_path / "unchanged.log"
+    log.write_text(f"nox > Running session matrix({ENV})\n"
+                   f"nox > {ENV}: up to date, skipped: lock, runner and 1 case unchanged since 2026-11-29T10:00:00Z\n"
+                   "nox > Running session matrix(tf2.21-keras3.13)\n"
+                   "nox > tf2.21-keras3.13: running 1 case: source changed\n")
+    outcomes = {ENV: "success", "tf2.21-keras3.13": "success", "tf1.14-keras2": "failed", "compare": "success"}
+    assert harness_runs.skips(outcomes, str(log), [ENV, "tf2.21-keras3.13", "tf1.14-keras2"]) == {
+        ENV: "skipped", "tf2.21-keras3.13": "success", "tf1.14-keras2": "failed", "compare": "success"}
+
+
 def read(path):
     with open(path) as fh:
         return fh.read()
