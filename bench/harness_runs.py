@@ -66,7 +66,8 @@ def read_nox_report(path: str) -> tuple[dict[str, float], dict[str, str]]:
             entries = json.load(fh)["sessions"]
     except (OSError, ValueError, KeyError):
         return {}, {}
-    names = [(e.get("args") or {}).get("env_id") or e["name"] for e in entries]
+    # An environment's session is named matrix(<env id>); the others by their name.
+    names = [e["name"][len("matrix("):-1] if e["name"].startswith("matrix(") else e["name"] for e in entries]
     return ({n: e.get("duration") or 0.0 for n, e in zip(names, entries)},
             {n: e.get("result", "?") for n, e in zip(names, entries)})
 
@@ -75,7 +76,7 @@ def read_results(results_dir: str, env_ids: list[str]) -> dict[str, dict]:
     found = {}
     for env in env_ids:
         try:
-            found[env] = store.read_document(store.document_path(results_dir, env), store.RESULTS_KIND)
+            found[env] = store.read_results(store.document_path(results_dir, env)).to_json()
         except (FileNotFoundError, store.DocumentError):
             continue
     return found

@@ -1,6 +1,7 @@
 """The benchmark's pieces (bench/), each on a small real input. Nothing here is timed:
 the benchmark prints figures, it does not assert them."""
 
+import json
 import os
 import sys
 
@@ -80,6 +81,16 @@ def test_an_up_to_date_environment_is_told_skipped_from_its_log(tmp_path):
     outcomes = {ENV: "success", "tf2.21-keras3.13": "success", "tf1.14-keras2": "failed", "compare": "success"}
     assert harness_runs.skips(outcomes, str(log), [ENV, "tf2.21-keras3.13", "tf1.14-keras2"]) == {
         ENV: "skipped", "tf2.21-keras3.13": "success", "tf1.14-keras2": "failed", "compare": "success"}
+
+
+def test_nox_report_is_read_per_environment(tmp_path):
+    report = tmp_path / "nox-report.json"
+    report.write_text(json.dumps({"result": 1, "sessions": [
+        {"args": {}, "name": f"matrix({ENV})", "result": "success", "duration": 5.0},
+        {"args": {}, "name": "compare", "result": "failed", "duration": 1.25}]}))
+    assert harness_runs.read_nox_report(str(report)) == ({ENV: 5.0, "compare": 1.25},
+                                                         {ENV: "success", "compare": "failed"})
+    assert harness_runs.read_nox_report(str(tmp_path / "none.json")) == ({}, {})
 
 
 def read(path):
