@@ -150,3 +150,21 @@ def test_compare_asks_for_the_results_of_the_cases_it_is_given(dirs, capsys):
     assert "verdict: PASS" in out and "c2 has golden values" not in out
     assert "no case produces any more" not in out  # not asked for, and not an orphan either
     assert compare("--cases-dir", str(folder), "--case", "c2") == 4  # asked for, and not there
+
+
+def test_bless_never_replaces_a_newer_harness_golden_file(dirs, capsys):
+    from harness.core.documents import GOLDEN_VERSION
+
+    fakes.write(dirs / "results", fakes.result(ENV, {"toy": fakes.case({"a": fakes.variant([1.0])})}))
+    assert cli.main(["bless", ENV]) == 0
+    path = dirs / "golden" / f"{ENV}.json"
+    path.write_text(path.read_text().replace(f'"version": {GOLDEN_VERSION}', f'"version": {GOLDEN_VERSION + 1}', 1))
+    before = path.read_bytes()
+    capsys.readouterr()
+    for forced in ([], ["--force"]):
+        assert cli.main(["bless", ENV, *forced]) == 1
+        out = capsys.readouterr().out
+        assert (f"refused: golden/{ENV}.json: written by a newer harness (schema {GOLDEN_VERSION + 1}, this one reads "
+                f"{GOLDEN_VERSION}); upgrade tfrepro (it is left as it is)") in out
+        assert "--force" not in out and "not blessed" in out  # no advice that cannot work
+        assert path.read_bytes() == before
