@@ -62,8 +62,8 @@ def env_costs(run: MatrixRun, floor: Floor | None) -> list[EnvCost]:
     costs = []
     for env, doc in run.results.items():
         timing = doc.get("timing") or {}
-        if env not in run.sessions or "total" not in timing:
-            continue  # skipped or unavailable: nothing ran
+        if env not in run.sessions or run.outcomes.get(env) == "skipped" or "total" not in timing:
+            continue  # skipped (its results are an earlier run's) or unavailable: nothing ran
         cases = dict(timing.get("cases") or {})
         starts, imports = sum(timing.get("starts") or []), sum(timing.get("imports") or [])
         f = floors.get(env)

@@ -73,7 +73,7 @@ def run_matrix(label: str, env_ids: list[str], workdir: str, envdir: str, jobs: 
     measured = run_measured(nox_command(noxfile, envdir, jobs, report, posargs), log,
                             env=dict(clean_env(), **(environ or {})), cwd=ROOT)
     sessions, outcomes = read_nox_report(report)
-    return MatrixRun(label, jobs, measured, sessions, outcomes, read_results(results_dir, env_ids),
+    return MatrixRun(label, jobs, measured, sessions, skips(outcomes, log, env_ids), read_results(results_dir, env_ids),
                      evidence_seconds(log), results_dir)
 
 
@@ -86,6 +86,15 @@ def evidence_seconds(log: str) -> float | None:
             if match:
                 found = float(match.group(1))
     return found
+
+
+def skips(outcomes: dict[str, str], log: str, env_ids: list[str]) -> dict[str, str]:
+    """``outcomes`` with "skipped" for each environment the log says was up to date: nox
+    reports such a session as a success (harness.run.incremental logs the skip)."""
+    with open(log, errors="replace") as fh:
+        text = fh.read()
+    return {n: "skipped" if r == "success" and n in env_ids and f"{n}: up to date, skipped" in text else r
+            for n, r in outcomes.items()}
 
 
 def read_nox_report(path: str) -> tuple[dict[str, float], dict[str, str]]:

@@ -550,7 +550,7 @@ ROWS = [
          "fix the name in c's INVARIANTS"), ("see the run verdict", "Traceback")),
     Row("a claim's observable misspelt", _then_compare(_results_with(claims=[CLAIM_OBSERVABLE])), 4,
         ("claim 'a ends lower than b' names the observable 'los', which variant 'a' does not return",
-         "fix the name in c's CLAIMS"), ("; does not hold in", "Traceback")),
+         "fix the name in c's CLAIMS"), ("cannot be measured in {env}", "does not hold in {env}", "Traceback")),
     Row("results of an edited case", _then_compare(_edited_case), 4,
         ("the results of c in {env} are stale: {cases}/c.py (or a helper beside it) changed since they were made",
          f'run it again: `nox -s "matrix({ENV})" -- --case c`')),

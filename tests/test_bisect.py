@@ -290,8 +290,13 @@ def test_real_bisect_over_keras_patch_releases():
     beyond tolerance while the weights, val_loss and predictions stayed as they were."""
     bitwise = real_bisect()
     assert "FIRST CHANGED: keras 3.1.0 (last same: 3.0.5; close against 3.0.5)" in bitwise
-    assert "where: they part during training, first in trajectory at step" in bitwise
+    # where, from the probe records: the same initial weights, parting in a training step
+    assert "where: they start from the same weights and part in the forward pass of step " in bitwise
     assert "keras 3.0.5 → 3.1.0" in bitwise
     beyond = real_bisect("--tolerance")
     assert "FIRST CHANGED: keras 3.2.0 (last same: 3.1.1; drift against 3.0.5)" in beyond
     assert "size: plain: loss: 20/20 values differ (20 beyond tolerance)" in beyond
+    # the loss reported differs while the weights it came from are the same bit for bit
+    where = next(line for line in beyond.splitlines() if line.startswith("  where: "))
+    assert where.startswith("  where: they start from the same weights and part in the forward pass of step ")
+    assert "from weights that are the same bit for bit" in where and "the loss it reports differs" in where

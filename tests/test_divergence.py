@@ -68,3 +68,16 @@ def test_a_forward_pass_on_weights_changed_outside_training_names_the_layer():
     assert "every training step agrees, but after step 1 the weights of Dense#1 differ" in div.text
     same = where(probe([1.0, 0.5], outputs=[[2, "p1", state]]), probe([1.0, 0.5], outputs=[[2, "p2", state]]))
     assert same.stage == "forward" and same.text.startswith("from the same weights, the forward pass outside")
+
+
+def test_a_forward_pass_after_the_last_step_is_after_training():
+    # The probe records no state between the last step and a later k.predict: the weights may
+    # have been set since, so other outputs there are not "from the same weights".
+    from tests.test_compare import compare_observables, typed
+
+    before, after = fakes.series([0.5, 0.25], axis="sample"), fakes.series([0.5, 0.75], axis="sample")
+    diffs = compare_observables({"predictions": before}, {"predictions": after})
+    div = locate(diffs, probe([1.0], outputs=[[1, "p1"]]), probe([1.0], outputs=[[1, "p2"]]),
+                 {"predictions": typed(after)}, Status.CLOSE)
+    assert div.stage == "after-training" and "every one of the 1 training steps is the same bit for bit" in div.text
+    assert "they part only in what is computed afterwards: predictions at sample 1" in div.text

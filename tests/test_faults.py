@@ -32,6 +32,7 @@ import numpy as np
 import pytest
 
 from harness.core import store
+from harness.core.documents import GOLDEN_VERSION
 from tests.fault_cases import drive
 from tests.fault_cases.drive import KERAS2, KERAS3
 
@@ -61,6 +62,13 @@ def run(k, workdir):
 '''
 # Cases of the clean folder that run everywhere (keras3_only raises in Keras 2).
 PORTABLE = ("tiny", "nonfinite", HOSTILE_CASE)
+# With golden values for every case that ran, the errors left: Keras 2's keras3_only raised, and
+# was never blessed there (nothing to bless: an error pointing at its run, not a bless command).
+NEVER_BLESSED = {(KERAS2, "keras3_only", "run"), (KERAS2, "keras3_only", "golden")}
+
+
+def errors(summary: dict) -> set[tuple[str, str, str]]:
+    return {(v["env"], v["case"], v["check"]) for v in summary["verdicts"] if v["outcome"] == "error"}
 
 
 # -- fixtures: real runs, made once ------------------------------------------------
@@ -186,9 +194,12 @@ BROKEN_GOLDEN = {
     "empty": (lambda text: "", "the file is empty"),
     "truncated": (lambda text: text[: len(text) // 2], "not valid JSON"),
     "invalid JSON": (lambda text: text.replace('"schema"', "schema", 1), "not valid JSON"),
-    "old schema": (lambda text: text.replace('"version": 1', '"version": 0', 1), "schema 0 is older than 1"),
-    "newer harness": (lambda text: text.replace('"version": 1', '"version": 2', 1),
-                      "written by a newer harness (schema 2, this one reads 1); upgrade the harness"),
+    # (schema 1 is upgraded when read; an older one is refused)
+    "old schema": (lambda text: text.replace(f'"version": {GOLDEN_VERSION}', '"version": 0', 1),
+                   f"schema 0 is older than {GOLDEN_VERSION}; bless it again"),
+    "newer harness": (lambda text: text.replace(f'"version": {GOLDEN_VERSION}', f'"version": {GOLDEN_VERSION + 1}', 1),
+                      f"written by a newer harness (schema {GOLDEN_VERSION + 1}, this one reads {GOLDEN_VERSION}); "
+                      "upgrade tfrepro (it is left as it is)"),
     "results, not golden": (None, "not a tfrepro-golden document"),
 }
 
@@ -199,6 +210,7 @@ def test_broken_golden_file_is_named_and_never_overwritten(ws, kind):
     path = ws.golden_path(KERAS2)
     breaker, expected = BROKEN_GOLDEN[kind]
     broken = breaker(path.read_text()) if breaker else (ws.results / f"{KERAS2}.json").read_text()
+    assert broken != path.read_text()
     path.write_text(broken)
     before = drive.snapshot(ws.golden)
 
@@ -219,13 +231,20 @@ def test_broken_golden_file_is_named_and_never_overwritten(ws, kind):
         assert drive.verdict(summary, KERAS3, case, "golden")["outcome"] == "pass"
     assert drive.snapshot(ws.golden) == before
 
-    # bless will not replace a broken golden file unless forced.
+    # bless will not replace a broken golden file unless forced; a newer tfrepro's file, never.
     proc = ws.bless(KERAS2, "--case", "tiny")
     assert proc.returncode == 1
-    assert f"refused: {path}: {expected}" in proc.stdout and "bless with --force to replace it" in proc.stdout
+    assert f"refused: {path}: {expected}" in proc.stdout
     assert drive.snapshot(ws.golden) == before
+    if kind == "newer harness":
+        assert "--force" not in proc.stdout
+        forced = ws.bless(KERAS2, "--case", "tiny", "--force")
+        assert forced.returncode == 1 and f"refused: {path}: {expected}" in forced.stdout, forced.stdout + forced.stderr
+        assert drive.snapshot(ws.golden) == before
+        return
+    assert "bless with --force to replace it" in proc.stdout
     assert ws.bless(KERAS2, "--case", "tiny", "--force").returncode == 0
-    assert list(store.read_document(str(path), store.GOLDEN_KIND)["cases"]) == ["tiny"]
+    assert list(store.read_golden(str(path)).cases) == ["tiny"]
 
 
 def test_golden_for_a_case_or_environment_that_no_longer_exists(ws):
@@ -238,7 +257,8 @@ def test_golden_for_a_case_or_environment_that_no_longer_exists(ws):
 
     proc = ws.compare()
     summary = ws.summary()
-    assert proc.returncode == 5, proc.stdout[-3000:]  # Keras 2's keras3_only has no golden value
+    assert proc.returncode == 4, proc.stdout[-3000:]
+    assert errors(summary) == NEVER_BLESSED  # neither the orphan case nor the gone environment is an error
     orphan = drive.verdict(summary, KERAS3, "retired_case", "golden")
     assert (orphan["status"], orphan["outcome"]) == ("missing", "info")
     assert f"holds retired_case, which no case produces any more (orphan; `nox -s bless -- {KERAS3} --prune`" \
@@ -268,11 +288,16 @@ def test_case_that_raises_in_one_environment_only(ws):
 
     ws.bless_portable()
     proc = ws.compare()
-    assert proc.returncode == 5  # and 4 below it: keras3_only has no Keras 2 golden value either
+    assert proc.returncode == 4, proc.stdout[-3000:]
     summary = ws.summary()
+    assert errors(summary) == NEVER_BLESSED
     v = drive.verdict(summary, KERAS2, "keras3_only", "run")
     assert v["outcome"] == "error" and v["message"].startswith("keras3_only/default raised AttributeError:")
     assert "AttributeError" in v["details"] and "keras3_only.py" in v["details"]
+    v = drive.verdict(summary, KERAS2, "keras3_only", "golden")  # never blessed, and no variant to bless
+    assert (v["status"], v["outcome"]) == ("error", "error")
+    assert v["message"] == (f"keras3_only has no golden values in {KERAS2}, and nothing to bless: no variant of it "
+                            "ran (see its run verdict); fix the case, run it again, then bless it.")
     assert drive.verdict(summary, KERAS3, "keras3_only", "run")["outcome"] == "pass"
     assert drive.verdict(summary, KERAS3, "keras3_only", "golden")["outcome"] == "pass"
     for case in PORTABLE:
@@ -283,7 +308,7 @@ def test_case_that_raises_in_one_environment_only(ws):
 def fault_results(real_runs) -> tuple[dict, Path]:
     """tests/fault_cases/faults in one real environment: the results, and their folder."""
     future, out = real_runs["faults"]
-    doc = future.result()
+    doc = future.result().to_json()
     assert drive.results_of(out, FAULT_ENV) == json.loads(json.dumps(doc))  # what was returned was written
     return doc, out
 
@@ -333,7 +358,12 @@ def test_faults_leave_the_other_cases_and_the_run_intact(fault_results, tmp_path
         v = drive.verdict(summary, FAULT_ENV, case, "run")
         assert v["outcome"] == "error" and doc["cases"][case]["error"]["message"] in v["message"]
     assert drive.verdict(summary, FAULT_ENV, "f6_ok_after", "run")["outcome"] == "pass"
-    assert "ERRORS (environments unavailable, cases that raised, hung or crashed): 4" in proc.stdout
+    # The cases that died before any variant ran have nothing to bless: their golden verdict is an
+    # error too (f2_hangs and f3_segfault kept a variant, so theirs is missing).
+    faults = ("f2_hangs", "f3_segfault", "f4_abort", "f5_leaks")
+    assert errors(summary) == ({(FAULT_ENV, c, "run") for c in faults}
+                               | {(FAULT_ENV, c, "golden") for c in ("f4_abort", "f5_leaks")})
+    assert "ERRORS (environments unavailable, cases that raised, hung or crashed): 6" in proc.stdout
 
 
 def test_case_timeout_from_the_command_line_and_the_environment(tmp_path):
@@ -513,7 +543,9 @@ def test_unavailable_environments_through_nox(tmp_path, checkout_copy, clean_res
     golden = tmp_path / "golden"
     assert drive.bless(clean_results, golden, KERAS3, "--case", "tiny").returncode == 0
     results, report = tmp_path / "results", tmp_path / "report"
-    proc = _nox(checkout_copy, tmp_path / "envs", ["matrix(tf1.14-keras2)", f"matrix({KERAS2})", f"matrix({KERAS3})"],
+    # The environments' sessions, then compare (an environment's session only runs its cases).
+    proc = _nox(checkout_copy, tmp_path / "envs",
+                ["matrix(tf1.14-keras2)", f"matrix({KERAS2})", f"matrix({KERAS3})", "compare"],
                 ["--results", str(results), "--golden", str(golden), "--report", str(report),
                  "--known-failures", os.devnull],
                 {"HARNESS_PYTHON_3_7": "/nonexistent/python3.7"})
@@ -525,7 +557,7 @@ def test_unavailable_environments_through_nox(tmp_path, checkout_copy, clean_res
     assert "HARNESS_PYTHON_3_7=/nonexistent/python3.7" in missing["reason"]
     bad_pin = drive.results_of(results, KERAS2)
     assert bad_pin["status"] == "unavailable"
-    assert f"could not install the lock locks/{KERAS2}.txt with uv" in bad_pin["reason"]
+    assert f"could not install the lock {checkout_copy / 'locks' / KERAS2}.txt with uv" in bad_pin["reason"]
     assert drive.results_of(results, KERAS3)["cases"]["tiny"]["status"] == "ok"
     summary = drive.load(report / "summary.json")
     assert summary["exit_code"] == 4
@@ -544,7 +576,7 @@ def test_unreachable_package_index_through_nox(tmp_path):
                  "UV_HTTP_RETRIES": "0"})
     doc = drive.results_of(results, KERAS2)
     assert doc["status"] == "unavailable", (proc.stdout + proc.stderr)[-5000:]
-    assert f"could not install the lock locks/{KERAS2}.txt with uv" in doc["reason"]
+    assert f"could not install the lock {drive.ROOT}/locks/{KERAS2}.txt with uv" in doc["reason"]
     assert f"{KERAS2}: environment unavailable" in proc.stdout + proc.stderr
     compare = drive.compare(results, tmp_path / "golden", tmp_path / "report")
     assert compare.returncode == 4 and "FAIL: infrastructure errors" in compare.stdout
@@ -598,8 +630,9 @@ def test_hostile_case_and_variant_names(ws):
     assert _bless_hint(message) == ["nox", "-s", "bless", "--", KERAS2, "--case", HOSTILE_CASE]
     ws.bless_portable()
     proc = ws.compare()
-    assert "Traceback" not in proc.stderr and proc.returncode == 5, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr and proc.returncode == 4, proc.stdout[-3000:] + proc.stderr[-3000:]
     summary = ws.summary()
+    assert errors(summary) == NEVER_BLESSED
     assert drive.verdict(summary, KERAS3, HOSTILE_CASE, "golden")["outcome"] == "pass"
     assert drive.verdict(summary, KERAS3, HOSTILE_CASE, f"invariant:{HOSTILE_INVARIANT}")["outcome"] == "pass"
     variants = drive.results_of(ws.results, KERAS3)["cases"][HOSTILE_CASE]["variants"]
@@ -615,7 +648,7 @@ def test_hostile_package_metadata(ws):
     ws.bless_portable()
     path = ws.golden_path(KERAS3)
     golden = drive.load(path)
-    golden["fingerprint"]["packages"]["tensorflow-cpu"] = HOSTILE_PACKAGE
+    golden["cases"]["tiny"]["fingerprint"]["packages"]["tensorflow-cpu"] = HOSTILE_PACKAGE  # per case
     golden["cases"]["tiny"]["variants"]["default"]["observables"]["loss"]["values"][0] += 1.0
     store.write_json(str(path), golden)
     proc = ws.compare()
@@ -644,10 +677,10 @@ def test_hostile_environment_names_never_become_paths(ws, tmp_path):
 def test_nan_and_infinities_survive_the_worker_and_compare_correctly(ws):
     text = (ws.results / f"{KERAS3}.json").read_text()
     assert "NaN" in text and "Infinity" in text and "-Infinity" in text
-    observables = store.read_document(str(ws.results / f"{KERAS3}.json"), store.RESULTS_KIND)[
-        "cases"]["nonfinite"]["variants"]["default"]["observables"]
-    assert [repr(x) for x in observables["log_values"]["values"]] == ["-inf", "nan", "0.0"]
-    assert observables["overflow"]["values"] == [float(np.float32(3e38)), math.inf, -math.inf]
+    observables = store.read_results(str(ws.results / f"{KERAS3}.json")).cases["nonfinite"].variants[
+        "default"].observables
+    assert [repr(x) for x in observables["log_values"].values] == ["-inf", "nan", "0.0"]
+    assert list(observables["overflow"].values) == [float(np.float32(3e38)), math.inf, -math.inf]
     ws.bless_portable()
 
     proc = ws.compare()

@@ -17,7 +17,7 @@ import pytest
 
 from harness.check import fingerprints, machine_facts
 from harness.check.fingerprints import Kind
-from harness.inenv import hardware, readings
+from harness.inenv import hardware, protocol, readings
 from harness.inenv.numerics import numeric_env
 from harness.matrix import machine
 
@@ -330,12 +330,14 @@ def test_the_worker_fingerprint_in_a_real_environment(tmp_path):
 
     python = env_python("tf2.15-keras2")
     (tmp_path / "cases").mkdir()
+    job = tmp_path / "job.json"  # no task: the worker reports ready, then done
+    job.write_text(json.dumps({"protocol": protocol.PROTOCOL, "flavour": "tf.keras", "backend": "tensorflow",
+                               "case_dirs": [str(tmp_path / "cases")], "tasks": []}))
 
     def ready(**env) -> dict:
         read, write = os.pipe()
         proc = subprocess.Popen(
-            [python, "-m", "harness.inenv.worker", "--flavour", "tf.keras", "--cases", str(tmp_path / "cases"),
-             "--fd", str(write)],
+            [python, "-m", "harness.inenv.worker", "--job", str(job), "--fd", str(write)],
             cwd=ROOT, pass_fds=(write,), env={**os.environ, "PYTHONPATH": ROOT, **env},
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         os.close(write)

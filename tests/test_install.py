@@ -335,7 +335,7 @@ def test_the_installed_wheel_runs_blesses_and_passes_a_project_of_its_own(python
                     wheel], check=True, env=clean_environment(), timeout=900)
     where = "import harness, os; print(os.path.dirname(os.path.dirname(harness.__file__)))"
     site = subprocess.run([str(venv / "bin" / "python"), "-c", where], capture_output=True, text=True, check=True,
-                          cwd=tmp_path).stdout.strip()
+                          cwd=tmp_path, env=clean_environment()).stdout.strip()  # no PYTHONPATH to the checkout
     installed = {name: _tree(os.path.join(site, name)) for name in ("harness", "tfrepro")}
     assert "data/locks/tf2.15-keras2.txt" in installed["harness"]
     assert os.path.commonpath([site, ROOT]) != ROOT  # not the checkout, not editable

@@ -121,3 +121,50 @@ def test_orphan_golden_case_is_reported(dirs, capsys):
     assert "old: orphan" in capsys.readouterr().out
     assert compare() == 0
     assert "holds old, which no case produces any more" in capsys.readouterr().out
+
+
+def test_compare_asks_for_the_results_of_the_cases_it_is_given(dirs, capsys):
+    """A case with golden values and a module but no results is missing (run it), unless
+    --case names the others: `nox -s "matrix(<env>)" compare -- --case c` judges c only."""
+    from harness.inenv.worker import source_digest
+
+    folder = dirs / "cases"
+    folder.mkdir()
+    cases = {}
+    for name in ("c", "c2"):
+        (folder / f"{name}.py").write_text(f'"""Case {name}: compare reads its digest, never imports it."""\n')
+        cases[name] = fakes.case({"a": fakes.variant([1.0, 0.5])})
+        cases[name]["source_sha256"] = source_digest(str(folder / f"{name}.py"))
+    fakes.write(dirs / "results", fakes.result(ENV, cases))
+    assert cli.main(["bless", ENV]) == 0
+    del cases["c2"]  # then only c is run, into a fresh results folder
+    fakes.write(dirs / "results", fakes.result(ENV, cases))
+    capsys.readouterr()
+
+    assert compare("--cases-dir", str(folder)) == 4
+    out = capsys.readouterr().out
+    assert f"c2 has golden values in {ENV} and a module ({folder / 'c2.py'}), but no results" in out
+
+    assert compare("--cases-dir", str(folder), "--case", "c") == 0
+    out = capsys.readouterr().out
+    assert "verdict: PASS" in out and "c2 has golden values" not in out
+    assert "no case produces any more" not in out  # not asked for, and not an orphan either
+    assert compare("--cases-dir", str(folder), "--case", "c2") == 4  # asked for, and not there
+
+
+def test_bless_never_replaces_a_newer_harness_golden_file(dirs, capsys):
+    from harness.core.documents import GOLDEN_VERSION
+
+    fakes.write(dirs / "results", fakes.result(ENV, {"toy": fakes.case({"a": fakes.variant([1.0])})}))
+    assert cli.main(["bless", ENV]) == 0
+    path = dirs / "golden" / f"{ENV}.json"
+    path.write_text(path.read_text().replace(f'"version": {GOLDEN_VERSION}', f'"version": {GOLDEN_VERSION + 1}', 1))
+    before = path.read_bytes()
+    capsys.readouterr()
+    for forced in ([], ["--force"]):
+        assert cli.main(["bless", ENV, *forced]) == 1
+        out = capsys.readouterr().out
+        assert (f"refused: golden/{ENV}.json: written by a newer harness (schema {GOLDEN_VERSION + 1}, this one reads "
+                f"{GOLDEN_VERSION}); upgrade tfrepro (it is left as it is)") in out
+        assert "--force" not in out and "not blessed" in out  # no advice that cannot work
+        assert path.read_bytes() == before

@@ -22,7 +22,8 @@ pytestmark = pytest.mark.envs
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("real")
-    cmd = [sys.executable, "-m", "nox", "-s", *[f"matrix({e})" for e in ENVS], "--",
+    # Each environment's session runs its cases; `compare` then judges them, as a user types it.
+    cmd = [sys.executable, "-m", "nox", "-s", *[f"matrix({e})" for e in ENVS], "compare", "--",
            "--case", CASE, "--results", str(out / "results"), "--report", str(out / "report")]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=3000)
     summary = json.loads((out / "report" / "summary.json").read_text())

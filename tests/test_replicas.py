@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from harness.core.documents import Determinism
 from harness.matrix import envs
 from harness.run import environment, replicas
 from harness.run import options as run_options
@@ -123,21 +124,22 @@ def paired(tmp_path_factory):
 @pytest.mark.envs
 def test_second_process_catches_state_carried_between_runs(paired):
     doc, _, _ = paired
-    leaky = doc["cases"]["leaky"]["variants"]
-    assert leaky["first"]["nondeterministic"] == ["runs_so_far"]
-    assert leaky["second"]["nondeterministic"] == ["runs_so_far"]
-    clean = doc["cases"]["clean"]["variants"]
-    assert clean["first"]["nondeterministic"] == [] and clean["second"]["nondeterministic"] == []
+    leaky = doc.cases["leaky"].variants
+    assert leaky["first"].nondeterministic == ("runs_so_far",)
+    assert leaky["second"].nondeterministic == ("runs_so_far",)
+    clean = doc.cases["clean"].variants
+    assert clean["first"].nondeterministic == () and clean["second"].nondeterministic == ()
+    assert {v.determinism for v in clean.values()} == {Determinism.REPEATED}
 
 
 @pytest.mark.envs
 def test_the_two_workers_run_at_the_same_time_with_logs_of_their_own(paired):
     doc, results, wall = paired
-    timing, second = doc["timing"], doc["timing"]["second_process"]
+    timing, second = doc.timing, doc.timing["second_process"]
     assert timing["imports"] and second["imports"]  # each worker imported TensorFlow
     # One after the other they would take the sum of their times; side by side, on two
     # cores, little more than the slower one.
     serial = timing["first_process_total"] + second["total"]
     assert wall < 0.8 * serial, (wall, serial)
     assert (results / f"{ENV}.log").exists() and (results / f"{ENV}.repeat.log").exists()
-    assert doc["determinism"]["runs"] == {"per_variant": 2, "processes": 2, "second_process_order": "reversed"}
+    assert doc.determinism["runs"] == {"per_variant": 2, "processes": 2, "second_process_order": "reversed"}

@@ -47,10 +47,11 @@ def test_the_section_shows_a_case_of_the_users_own_and_the_commands_to_run_it():
     assert "GRU" in case and "INVARIANTS" in case and "linear_autoencoder" not in case
     commands = shell_commands(blocks(section, "sh")[0])
     assert commands[0].startswith("export HARNESS_CASES_DIR=~/gru-check/cases")
+    # An environment's session only runs its cases: `compare` after them gives the verdict.
     assert commands[1:] == [
-        f'nox -s "matrix({ENVS[0]})" "matrix({ENVS[1]})"',
+        f'nox -s "matrix({ENVS[0]})" "matrix({ENVS[1]})" compare',
         f"nox -s bless -- {ENVS[0]} {ENVS[1]}",
-        f'nox -s "matrix({ENVS[0]})" "matrix({ENVS[1]})"',
+        f'nox -s "matrix({ENVS[0]})" "matrix({ENVS[1]})" compare',
     ]
     for name in ("--cases-dir", "HARNESS_CASES_DIR", "--with-builtin-cases", "--golden", "HARNESS_GOLDEN"):
         assert name in section, name
@@ -106,7 +107,8 @@ def test_the_walk_through_runs_as_written(tmp_path):
     # 3. nothing changed: both environments are skipped, and the comparison passes
     assert rc_again == 0 and "verdict: PASS" in again, log
     for env in ENVS:
-        assert f"Session matrix({env}) skipped: {env}: up to date, skipped" in again
+        assert f"nox > {env}: up to date, skipped: lock, runner and 1 case unchanged since " in again, log
+        assert f"Session matrix({env}) was successful" in again
 
     summary = json.loads((tmp_path / "gru-check" / "report" / "summary.json").read_text())
     assert summary["cases"] == ["gru_regression"]  # the user's case replaced ours

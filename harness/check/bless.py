@@ -16,6 +16,7 @@ from harness.check.verdicts import compare_case
 from harness.core import store
 from harness.core.documents.golden import Golden, GoldenCase, GoldenVariant
 from harness.core.documents.results import Determinism, Results
+from harness.core.documents.schema import GOLDEN_KIND, GOLDEN_VERSION
 from harness.core.reader import DocumentError
 from harness.core.status import Status
 
@@ -88,6 +89,8 @@ def plan(env: str, results_dir: str, golden_dir: str, cases: list[str] | None = 
     except FileNotFoundError:
         previous = None
     except DocumentError as exc:
+        if store.newer_schema(golden_path, GOLDEN_KIND, GOLDEN_VERSION) is not None:
+            return BlessPlan(env, (), (str(exc),), None)  # a newer tfrepro's file: never replaced, even forced
         # A broken golden file is replaced only on purpose: it needs --force. Nothing
         # in it can be kept; the cases named (or all) are checked as for a new file.
         previous = None

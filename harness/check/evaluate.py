@@ -141,7 +141,8 @@ def evaluate(specs: list[envs.EnvSpec], options: Options = Options(),
         verdicts += [_nothing_to_bless(v, result) for v in golden_verdicts(env, result, golden, golden_problem,
                                                                          golden_path, envelopes)
                      if not (v.case in absent and v.check == Check.GOLDEN and v.outcome == Outcome.INFO)]
-        verdicts += [_missing_result(env, case, cases[case], options.results_dir) for case in absent]
+        verdicts += [_missing_result(env, case, cases[case], options.results_dir) for case in absent
+                     if not options.only or case in options.only]
     verdicts += _cross_version(specs, results, options, envelopes)
     verdicts += _orphan_goldens(specs, options)
     ran = {(env, case) for env, doc in results.items() for case in doc.cases}

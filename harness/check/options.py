@@ -20,6 +20,7 @@ class Options:
     strict_known: bool = False
     strict_claims: bool = False
     between: tuple[str, str] | None = None  # compare these two environments (any lineages)
+    only: tuple[str, ...] = ()  # --case: a case outside these without results is not asked for, not missing
 
 
 def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup, shared: bool = False) -> None:
@@ -52,7 +53,7 @@ def from_args(args: argparse.Namespace) -> Options:
         golden_dir=args.golden or config.get("HARNESS_GOLDEN") or config.DEFAULT_GOLDEN,
         known_failures=known, reference=args.reference, fail_on_drift=args.fail_on_drift,
         strict_known=args.strict_known, strict_claims=args.strict_claims,
-        between=tuple(args.between) if args.between else None,
+        between=tuple(args.between) if args.between else None, only=tuple(getattr(args, "only", None) or ()),
     )
 
 
