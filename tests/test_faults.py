@@ -32,7 +32,7 @@ import numpy as np
 import pytest
 
 from harness.core import store
-from harness.core.documents import GOLDEN_VERSION
+from harness.core.documents.schema import GOLDEN_VERSION
 from tests.fault_cases import drive
 from tests.fault_cases.drive import KERAS2, KERAS3
 

@@ -153,7 +153,7 @@ def test_compare_asks_for_the_results_of_the_cases_it_is_given(dirs, capsys):
 
 
 def test_bless_never_replaces_a_newer_harness_golden_file(dirs, capsys):
-    from harness.core.documents import GOLDEN_VERSION
+    from harness.core.documents.schema import GOLDEN_VERSION
 
     fakes.write(dirs / "results", fakes.result(ENV, {"toy": fakes.case({"a": fakes.variant([1.0])})}))
     assert cli.main(["bless", ENV]) == 0

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from harness.core.documents import Determinism
+from harness.core.documents.results import Determinism
 from harness.matrix import envs
 from harness.run import environment, replicas
 from harness.run import options as run_options
