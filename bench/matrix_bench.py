@@ -46,20 +46,19 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 from bench import breakdown, scaling
+from bench.bits import identical_to_floor
 from bench.floor import Floor, run_floor
 from bench.harness_runs import MatrixRun, clean_env, read_results, run_matrix, run_report
 from bench.measure import Measured, children_peak_mb, run_measured
+from bench.selection import PHASES, Selection, keras3_minor, parse_args, select
 from harness import config
 from harness.matrix import envs
 from harness.run import environment
 from harness.run import options as run_options
 
-PHASES = ("floor", "first", "cold", "other", "unchanged", "report", "naive", "warm", "full", "scaling")
-DEFAULT_PHASES = PHASES[:7]
 # Another machine, made on this one: knobs that change only the order of floating-point
 # work (oneDNN kept off AVX-512; Eigen's own contraction kernel instead of TensorFlow's),
 # as tests/test_machine_change.py proves with real environments.
@@ -70,69 +69,6 @@ PREVIOUS_COLD_RATIO = 1.09
 TARGETS = {"cold_ratio": 0.55, "other_ratio": 1.5 * PREVIOUS_COLD_RATIO, "keras3_old_ratio": 1.5,
            "tree_peak_mb": 4096.0, "evidence_share": 0.20, "unchanged_seconds": 15.0, "report_seconds": 3.0}
 NAIVE_SCRIPT = os.path.join(config.ROOT, "bench", "naive_keras3.py")
-KERAS3 = re.compile(r"keras3\.(\d+)$")
-
-
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="nox -s bench --", description=__doc__.splitlines()[0])
-    parser.add_argument("--envs", default="", help="environment ids, comma-separated (default: the default matrix)")
-    parser.add_argument("--cases", default="", help="case names, comma-separated (default: every case)")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                        help="environments at once for the harness (default: one per core, as nox -s matrix); "
-                             "the floor runs one at a time")
-    parser.add_argument("--phases", default=",".join(DEFAULT_PHASES), help=f"some of {','.join(PHASES)}")
-    parser.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "tfrepro-bench"))
-    parser.add_argument("--golden-from", default=None, metavar="DIR",
-                        help="bless the golden values from these results (made on this machine) instead of the "
-                             "first phase's")
-    parser.add_argument("--report-results", default=None,
-                        help="results for the report and full phases (default: the cold phase's, else results/)")
-    parser.add_argument("--points", default="1,2,3", help="environment and case counts for scaling")
-    parser.add_argument("--scale-case", default="", help="the case copied for case scaling (default: the first)")
-    args = parser.parse_args(argv)
-    unknown = set(args.phases.split(",")) - set(PHASES)
-    if unknown:
-        parser.error(f"unknown phase(s) {', '.join(sorted(unknown))}; choose from {', '.join(PHASES)}")
-    if args.jobs < 1:
-        parser.error("--jobs: at least 1")
-    return args
-
-
-@dataclasses.dataclass(frozen=True)
-class Selection:
-    specs: tuple[envs.EnvSpec, ...]
-    cases: dict[str, str]  # name -> module path
-    full: bool  # every default environment and every case
-
-    @property
-    def env_ids(self) -> list[str]:
-        return [s.id for s in self.specs]
-
-    def case_args(self) -> list[str]:
-        return [] if self.full_cases else [a for c in self.cases for a in ("--case", c)]
-
-    @property
-    def full_cases(self) -> bool:
-        return set(self.cases) == set(run_options.selected_cases(run_options.RunOptions()))
-
-    @property
-    def default_matrix(self) -> bool:
-        return self.env_ids == [s.id for s in envs.select(tags=["default"])]
-
-
-def select(args: argparse.Namespace) -> Selection:
-    default = envs.select(tags=["default"])
-    ids = [e for e in args.envs.split(",") if e]
-    specs = tuple(envs.by_id(e) for e in ids) if ids else tuple(default)
-    only = tuple(c for c in args.cases.split(",") if c)
-    cases = run_options.selected_cases(run_options.RunOptions(only=only))
-    return Selection(specs, cases, full=not ids and not only)
-
-
-def keras3_minor(spec: envs.EnvSpec) -> int | None:
-    """The Keras 3 minor version of a Keras 3 on TensorFlow environment (None: another kind)."""
-    match = KERAS3.search(spec.id)
-    return int(match.group(1)) if match and spec.backend == "tensorflow" else None
 
 
 class Bench:
@@ -422,42 +358,6 @@ class Bench:
                     f"sequential runs: {', '.join(moved[:10])}"]
         return [f"bits: every observable of all {checked} variants of the parallel cold run (-j {cold.jobs}) is "
                 "identical to the floor's sequential run"]
-
-
-def identical_to_floor(floor: Floor, run: MatrixRun) -> tuple[int, list[str]]:
-    """How many (environment, case, variant) the floor and ``run`` both have, and those
-    whose observables' values differ (NaN equal to NaN)."""
-    checked, moved = 0, []
-    for e in floor.envs:
-        doc = run.results.get(e.env)
-        if doc is None or not e.observables:
-            continue
-        with open(e.observables) as fh:
-            bare = json.load(fh)
-        for case, variants in bare.items():
-            entry = (doc.get("cases") or {}).get(case) or {}
-            for variant, returned in variants.items():
-                harness_side = ((entry.get("variants") or {}).get(variant) or {}).get("observables")
-                if harness_side is None:
-                    continue
-                checked += 1
-                if not same_values(returned, harness_side):
-                    moved.append(f"{e.env}/{case}/{variant}")
-    return checked, moved
-
-
-def same_values(a: dict, b: dict) -> bool:
-    """Two observables mappings hold the same numbers and digests, bit for bit."""
-    if set(a) != set(b):
-        return False
-    for name in a:
-        x, y = a[name], b[name]
-        if x.get("value") != y.get("value"):
-            return False
-        xs, ys = x.get("values") or [], y.get("values") or []
-        if len(xs) != len(ys) or any(p != q and not (p != p and q != q) for p, q in zip(xs, ys)):
-            return False
-    return True
 
 
 def target_line(text: str, value: float, target: float, percent: bool = False) -> str:

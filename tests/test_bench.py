@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from bench import breakdown, floor, harness_runs, matrix_bench, scaling
+from bench import breakdown, floor, harness_runs, scaling, selection
 from bench.measure import children_peak_mb, run_measured
 from harness.inenv.cases import discover, source_digest
 from harness.matrix import envs
@@ -53,15 +53,15 @@ def test_copies_of_a_case_differ_only_in_name(tmp_path):
 
 
 def test_selection_and_phases_from_the_command_line():
-    args = matrix_bench.parse_args(["--envs", f"{ENV},jax-keras3.15", "--cases", CASE])
-    chosen = matrix_bench.select(args)
+    args = selection.parse_args(["--envs", f"{ENV},jax-keras3.15", "--cases", CASE])
+    chosen = selection.select(args)
     assert chosen.env_ids == [ENV, "jax-keras3.15"] and list(chosen.cases) == [CASE]
     assert chosen.case_args() == ["--case", CASE] and not chosen.full
-    everything = matrix_bench.select(matrix_bench.parse_args([]))
+    everything = selection.select(selection.parse_args([]))
     assert everything.full and everything.case_args() == []
     assert everything.env_ids == [s.id for s in envs.select(tags=["default"])]
     with pytest.raises(SystemExit):
-        matrix_bench.parse_args(["--phases", "cold,lukewarm"])
+        selection.parse_args(["--phases", "cold,lukewarm"])
 
 
 def test_nox_command_runs_the_aggregate_matrix_with_jobs(tmp_path):
