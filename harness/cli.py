@@ -84,10 +84,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _specs(tags: list[str]) -> list[envs.EnvSpec]:
-    """The environments for ``tags`` (else HARNESS_TAGS, as the noxfile's matrix reads it:
-    `HARNESS_TAGS=keras3-sweep nox -s matrix` then compares the environments it ran).
-    A tag no environment has is a usage error, never an empty, passing selection."""
+def _specs(tags: list[str], env_ids: list[str] | None = None) -> list[envs.EnvSpec]:
+    """The environments named by ``env_ids`` (--env: a noxfile's own ``envs=``), else those
+    of ``tags`` (else HARNESS_TAGS, as the noxfile's matrix reads it: `HARNESS_TAGS=keras3-sweep
+    nox -s matrix` then compares the environments it ran). An unknown id or a tag no
+    environment has is a usage error, never an empty, passing selection."""
+    if env_ids:
+        known_ids = {spec.id for spec in envs.all_envs()}
+        unknown_ids = [e for e in env_ids if e not in known_ids]
+        if unknown_ids:
+            raise UsageError(f"unknown environment {', '.join(map(repr, unknown_ids))} "
+                             f"(known: {', '.join(sorted(known_ids))})")
+        return [spec for spec in envs.all_envs() if spec.id in env_ids]
     tags = tags or list(config_tags())
     known = {t for spec in envs.all_envs() for t in spec.tags}
     unknown = [t for t in tags if t not in known]
@@ -112,7 +120,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     # The cases that exist now, by file (nothing imported): a case without results is missing,
     # results of an edited case are stale. The folders are the run's (--cases-dir, HARNESS_CASES_DIR).
     cases = run_options.case_files(run_options.case_dirs(args))
-    ev = evaluate.evaluate(_specs(args.tag), options, cases)
+    ev = evaluate.evaluate(_specs(args.tag, args.env), options, cases)
     print(text.render(ev))
     report = compare_options.report_dir(args)
     if report:
@@ -134,7 +142,7 @@ def cmd_evidence(args: argparse.Namespace) -> int:
     options = compare_options.from_args(args)
     run = run_options.from_args(args)
     started = time.perf_counter()
-    evidence.gather(_specs(args.tag), dataclasses.replace(run, results_dir=os.path.abspath(options.results_dir)),
+    evidence.gather(_specs(args.tag, args.env), dataclasses.replace(run, results_dir=os.path.abspath(options.results_dir)),
                     options.reference, options.between)
     # The benchmark reads this line (bench/harness_runs.py): keep its form.
     print(f"evidence: done in {time.perf_counter() - started:.1f} s")

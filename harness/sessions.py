@@ -102,7 +102,11 @@ def matrix_sessions(cases: str | Sequence[str] | None = None, envs: Sequence[str
     # after `--` comes later and wins (argparse keeps the last).
     known = _known_failures(project, known_failures, builtin_cases=not case_dirs or with_builtin_cases)
     compare_args = ["--known-failures", known]
-    if envs or tags:  # compare judges the environments this noxfile runs, not the default matrix
+    # compare judges the environments this noxfile runs, not the default matrix
+    if envs:
+        for spec in specs:
+            compare_args += ["--env", spec.id]
+    elif tags:
         for tag in sorted({t for spec in specs for t in spec.tags}):
             compare_args += ["--tag", tag]
     bisect_args = ["--cache", os.path.join(project, ".nox", "bisect-candidates")]

@@ -168,3 +168,34 @@ def test_bless_never_replaces_a_newer_harness_golden_file(dirs, capsys):
                 f"{GOLDEN_VERSION}); upgrade tfrepro (it is left as it is)") in out
         assert "--force" not in out and "not blessed" in out  # no advice that cannot work
         assert path.read_bytes() == before
+
+
+def test_compare_judges_only_the_environments_named(dirs, capsys):
+    # A project's noxfile with envs=[...] passes them as --env: the other environments of the
+    # default matrix are neither listed as "not run" nor required.
+    doc = fakes.result(ENV, {"toy": fakes.case({"a": fakes.variant([1.0, 0.5])})})
+    fakes.write(dirs / "results", doc)
+    assert cli.main(["bless", ENV, "--force"]) == 0
+    capsys.readouterr()
+    assert cli.main(["compare", "--env", ENV, "--report", ""]) == 0
+    out = capsys.readouterr().out
+    assert "has not been run" not in out and "tf1.14-keras2" not in out, out
+    assert cli.main(["compare", "--report", "", "--tag", "default"]) == 0  # the default matrix: 32 notes
+    assert "tf1.14-keras2 has not been run" in capsys.readouterr().out
+    assert cli.main(["compare", "--env", "tf9.99-keras9", "--report", ""]) == 2
+    assert "unknown environment 'tf9.99-keras9'" in capsys.readouterr().err
+
+
+def test_a_projects_noxfile_passes_its_environments_to_compare(monkeypatch):
+    import nox
+
+    from harness import sessions
+
+    seen: dict[str, list[str]] = {}
+    monkeypatch.setattr(sessions, "_harness_sessions", lambda compare_args, bisect_args: seen.update(c=compare_args))
+    monkeypatch.setattr(sessions, "_environment_session", lambda spec: None)
+    monkeypatch.setattr(sessions, "_aggregate_session", lambda specs, compare_args: None)
+    monkeypatch.setattr(nox.options, "parallel", 1)
+    sessions.matrix_sessions(envs=[ENV, "tf2.21-keras3.13"])
+    assert [seen["c"][i + 1] for i, a in enumerate(seen["c"]) if a == "--env"] == [ENV, "tf2.21-keras3.13"]
+    assert "--tag" not in seen["c"]
