@@ -2,6 +2,7 @@
 -> pass -> perturb -> fail (regression) -> bless -> pass."""
 
 import json
+import os
 
 import pytest
 
@@ -195,7 +196,36 @@ def test_a_projects_noxfile_passes_its_environments_to_compare(monkeypatch):
     monkeypatch.setattr(sessions, "_harness_sessions", lambda compare_args, bisect_args: seen.update(c=compare_args))
     monkeypatch.setattr(sessions, "_environment_session", lambda spec: None)
     monkeypatch.setattr(sessions, "_aggregate_session", lambda specs, compare_args: None)
+    # matrix_sessions sets the project's folders in os.environ and nox's options: keep them here.
+    monkeypatch.setattr(os, "environ", os.environ.copy())
+    for name in ("parallel", "sessions", "default_venv_backend"):
+        monkeypatch.setattr(nox.options, name, getattr(nox.options, name))
     monkeypatch.setattr(nox.options, "parallel", 1)
     sessions.matrix_sessions(envs=[ENV, "tf2.21-keras3.13"])
     assert [seen["c"][i + 1] for i, a in enumerate(seen["c"]) if a == "--env"] == [ENV, "tf2.21-keras3.13"]
     assert "--tag" not in seen["c"]
+
+
+def test_a_deleted_case_is_not_judged_and_its_results_stay(dirs, capsys, monkeypatch):
+    from harness.check import evaluate
+
+    # The user deleted cases/gone.py after a run and a bless: its results are kept in the file
+    # but no longer judged (they used to fail compare with "no golden values … fix the case").
+    doc = fakes.result(ENV, {"toy": fakes.case({"a": fakes.variant([1.0, 0.5])}),
+                             "gone": fakes.case({"a": fakes.variant([2.0, 0.5])})})
+    fakes.write(dirs / "results", doc)
+    assert cli.main(["bless", ENV, "--force"]) == 0
+    (dirs / "cases").mkdir()
+    (dirs / "cases" / "toy.py").write_text("VARIANTS = {'a': {}}\n\ndef run(k, workdir):\n    return {}\n")
+    fakes.write(dirs / "results", fakes.result(ENV, {"toy": fakes.case({"a": fakes.variant([1.0, 0.5])}),
+                                                     "gone": fakes.case({"a": fakes.variant([3.0, 0.5])})}))
+    capsys.readouterr()
+    monkeypatch.setattr(evaluate, "_digests", lambda cases: {})  # the fake results have no real source digest
+    assert cli.main(["compare", "--env", ENV, "--report", "", "--cases-dir", str(dirs / "cases")]) == 0
+    out = capsys.readouterr().out
+    assert "holds gone, which no case produces any more (orphan" in out and "PASS" in out, out
+    assert "gone" in json.loads((dirs / "results" / f"{ENV}.json").read_text())["cases"]  # nothing dropped
+    # With folders that hold none of the file's cases (a forgotten --cases-dir) every case is judged.
+    (dirs / "other").mkdir()
+    assert cli.main(["compare", "--env", ENV, "--report", "", "--cases-dir", str(dirs / "other")]) == 1
+    assert "tf2.15-keras2   D   =" in capsys.readouterr().out  # gone judged: it moved from 2.0 to 3.0

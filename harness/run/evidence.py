@@ -132,12 +132,13 @@ def gather(specs: list[envs.EnvSpec], options: RunOptions, reference: str | None
             continue
         if doc.ok:
             results[spec.id] = doc
+    cases = selected_cases(dataclasses.replace(options, only=()))
+    results = {env: doc.without(doc.retired(cases)) for env, doc in results.items()}  # deleted cases: none
     pairs = edges_module.needing_evidence(edges_module.edges(specs, results, reference, between))
     todo = plan(results, pairs, options.results_dir, max(1, options.envelope))
     if not todo:
         return ["evidence: nothing to gather"]
     by_id = {s.id: s for s in specs}
-    cases = selected_cases(dataclasses.replace(options, only=()))
     unknown = sorted({t["case"] for work in todo.values() for t in work.tasks} - set(cases))
     if unknown:  # the results name cases of folders this run was not told about
         raise UsageError(f"the results in {options.results_dir} hold case(s) {', '.join(unknown)}, which are not in "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Collection
 from typing import Any
 
 from harness.core import reader
@@ -163,6 +164,20 @@ class Results:
     @property
     def ok(self) -> bool:
         return self.status == EnvStatus.OK
+
+    def retired(self, known: Collection[str]) -> list[str]:
+        """The cases of this file whose module is no longer among ``known`` (the case folders'
+        modules) while others of it are: a case the user deleted or renamed. When none of
+        them is known the folders are likely not the ones the run had (a forgotten
+        --cases-dir), and nothing is called retired."""
+        gone = [c for c in self.cases if c not in known]
+        return gone if len(gone) < len(self.cases) else []
+
+    def without(self, cases: Collection[str]) -> Results:
+        """This document without ``cases`` (the file itself is not touched)."""
+        if not cases:
+            return self
+        return dataclasses.replace(self, cases={k: v for k, v in self.cases.items() if k not in cases})
 
     @classmethod
     def from_json(cls, where: Where, data: Any) -> Results:
