@@ -151,11 +151,13 @@ def summary(root: str, steps: list[Step]) -> str:
     env = envs.REFERENCE_ENV
     lines = [f"tfrepro init: {os.path.abspath(root)}"] + [s.line(root) for s in steps]
     lines += [
-        "next (nox and tfrepro installed in one environment, e.g. `pip install tfrepro`):",
+        "next, where this tfrepro is installed (it brings nox; README: 'Use it in your project'):",
         f"  cd {root}" if os.path.abspath(root) != os.getcwd() else "",
         "  nox -l                                # the sessions: one matrix(<env>) per environment",
         f'  nox -s "matrix({env})"     # run your cases in one environment',
         f"  nox -s bless -- {env}      # accept the results as golden values",
+        "  nox -s compare                        # check the results present; writes report/",
         "  nox -s matrix                         # every environment, then compare and write report/",
+        "example.py in the cases folder runs like any case: edit it into your own, or delete it.",
     ]
     return "\n".join(line for line in lines if line)

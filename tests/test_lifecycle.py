@@ -229,3 +229,14 @@ def test_a_deleted_case_is_not_judged_and_its_results_stay(dirs, capsys, monkeyp
     (dirs / "other").mkdir()
     assert cli.main(["compare", "--env", ENV, "--report", "", "--cases-dir", str(dirs / "other")]) == 1
     assert "tf2.15-keras2   D   =" in capsys.readouterr().out  # gone judged: it moved from 2.0 to 3.0
+
+
+def test_a_regression_after_an_edit_of_the_case_says_the_source_changed(dirs, capsys):
+    fakes.write(dirs / "results", fakes.result(ENV, {"toy": fakes.case({"a": fakes.variant([1.0, 0.5])})}))
+    assert cli.main(["bless", ENV, "--force"]) == 0
+    edited = fakes.result(ENV, {"toy": fakes.case({"a": fakes.variant([1.0, 0.75])})})
+    edited["cases"]["toy"]["source_sha256"] = "1" * 64
+    fakes.write(dirs / "results", edited)
+    capsys.readouterr()
+    assert compare() == 1
+    assert "Since blessing: the case's source (its module or a helper beside it)." in capsys.readouterr().out

@@ -94,7 +94,10 @@ def _case_verdict(env: str, case: str, result: Results, blessed: GoldenCase, gol
     explanation = explain(golden, result, case, per_variant, status)
     what, divergence, variant = explanation.describe(), explanation.divergence, explanation.worst_variant
     changes = packages + machine
-    since = f" Since blessing: {since_blessing(packages, blessed.fingerprint, result.fingerprint)}."
+    now = result.cases[case].source_sha256
+    edited = ["the case's source (its module or a helper beside it)"] if (
+        now is not None and blessed.source_sha256 is not None and now != blessed.source_sha256) else []
+    since = f" Since blessing: {since_blessing(edited + packages, blessed.fingerprint, result.fingerprint)}."
     if not same and status in (Status.CLOSE, Status.DRIFT):
         judged = _roundoff(golden, result, case, per_variant)
         if judged is not None:

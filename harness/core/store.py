@@ -46,12 +46,26 @@ def document_path(folder: str, env_id: str) -> str:
     return os.path.join(folder, safe_name(env_id) + ".json")
 
 
+def _read_umask() -> int:
+    """The process's umask (read once, at import: setting it is process-wide, and the
+    evidence phase writes from threads)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
 def write_json(path: str, data: Any) -> None:
     """Write ``data`` to ``path`` atomically; on any failure the old file is intact."""
     folder = os.path.dirname(path) or "."
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
     try:
+        # mkstemp makes the file 0600; a results or golden file is shared like any other file
+        # the user writes (the umask decides, as open() would).
+        os.chmod(tmp, 0o666 & ~_UMASK)
         with os.fdopen(fd, "w") as fh:
             json.dump(data, fh, indent=1, sort_keys=False)
             fh.write("\n")

@@ -14,7 +14,10 @@ from harness.report.model import ReportModel
 
 MAX_ITEMS = 40  # flagged rows, and changed cases of the drift map; the rest are counted (index.html and
 # summary.json have them all)
-MESSAGE_LIMIT = 320  # characters of one explanation
+MESSAGE_LIMIT = 320  # characters of one cause or comparison sentence (there can be hundreds)
+# A flagged item's whole explanation: where, how much and what changed since blessing come
+# last, and a cut lost them. The list is short; the job summary's 1 MiB still holds hundreds.
+FLAGGED_LIMIT = 3000
 # A cell is the golden mark plus what it does not say already (the mark `?` says "missing").
 STATE_WORDS = {"regression": "❌", "error": "💥", "nondeterministic": "🎲", "missing": "", "known": "☑️",
                "fixed": "✅ fixed", "drift": "↗️", "pass": "✅", "absent": "–", "not-run": "not run",
@@ -71,7 +74,7 @@ def _flagged(m: ReportModel) -> list[str]:
     for section in m.sections:
         for v in section.items:
             variant = f"/{v.variant}" if v.variant else ""
-            detail = md_cell(v.message, MESSAGE_LIMIT)
+            detail = md_cell(v.message, FLAGGED_LIMIT)
             if v.packages:
                 detail += "<br>packages: " + md_cell(", ".join(v.packages), 200)
             shared = m.shared_cause(v)
