@@ -27,16 +27,30 @@ class DocumentError(Exception):
 class Where:
     """A position in a document: the file, the path inside it, and the fix to suggest."""
 
+    __slots__ = ("file", "fix", "_path", "_parent", "_key")
+
     def __init__(self, file: str, path: str = "", fix: str = ""):
         self.file = file
-        self.path = path
         self.fix = fix
+        self._path: str | None = path
+        self._parent: Where | None = None
+        self._key: str | int = ""
+
+    @property
+    def path(self) -> str:
+        """The path inside the document, as ``a.b[2].c``; spelled out only when asked (an
+        error message), since a results file has millions of positions."""
+        if self._path is None:
+            assert self._parent is not None
+            above, key = self._parent.path, self._key
+            self._path = f"{above}[{key}]" if isinstance(key, int) else (f"{above}.{key}" if above else str(key))
+        return self._path
 
     def at(self, key: str | int) -> Where:
         """The position one step further: ``[key]`` for a list index, ``.key`` for a field."""
-        if isinstance(key, int):
-            return Where(self.file, f"{self.path}[{key}]", self.fix)
-        return Where(self.file, f"{self.path}.{key}" if self.path else str(key), self.fix)
+        below = Where.__new__(Where)
+        below.file, below.fix, below._path, below._parent, below._key = self.file, self.fix, None, self, key
+        return below
 
     def error(self, message: str, fix: bool = True) -> DocumentError:
         """The error at this position; ``fix=False`` leaves out the suggested fix (when the
