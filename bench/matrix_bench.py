@@ -2,7 +2,6 @@
 
     nox -s bench -- --golden-from results          # the full default matrix (about 40 minutes here)
     nox -s bench -- --envs tf2.15-keras2,tf2.21-keras3.13 --cases samplewise_normalization
-    nox -s bench -- --golden-from results          # bless the golden values from a run made here
     nox -s bench -- --phases floor,cold
 
 Phases, in order (--phases picks some; the first seven run by default):
