@@ -90,12 +90,10 @@ def _specs(tags: list[str], env_ids: list[str] | None = None) -> list[envs.EnvSp
     nox -s matrix` then compares the environments it ran). An unknown id or a tag no
     environment has is a usage error, never an empty, passing selection."""
     if env_ids:
-        known_ids = {spec.id for spec in envs.all_envs()}
-        unknown_ids = [e for e in env_ids if e not in known_ids]
-        if unknown_ids:
-            raise UsageError(f"unknown environment {', '.join(map(repr, unknown_ids))} "
-                             f"(known: {', '.join(sorted(known_ids))})")
-        return [spec for spec in envs.all_envs() if spec.id in env_ids]
+        try:
+            return envs.select(ids=env_ids)
+        except KeyError as exc:
+            raise UsageError(f"{exc.args[0]} (known: {', '.join(s.id for s in envs.all_envs())})") from None
     tags = tags or list(config_tags())
     known = {t for spec in envs.all_envs() for t in spec.tags}
     unknown = [t for t in tags if t not in known]

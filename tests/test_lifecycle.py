@@ -184,7 +184,7 @@ def test_compare_judges_only_the_environments_named(dirs, capsys):
     assert cli.main(["compare", "--report", "", "--tag", "default"]) == 0  # the default matrix: 32 notes
     assert "tf1.14-keras2 has not been run" in capsys.readouterr().out
     assert cli.main(["compare", "--env", "tf9.99-keras9", "--report", ""]) == 2
-    assert "unknown environment 'tf9.99-keras9'" in capsys.readouterr().err
+    assert "unknown environment(s): tf9.99-keras9 (known: " in capsys.readouterr().err
 
 
 def test_a_projects_noxfile_passes_its_environments_to_compare(monkeypatch):

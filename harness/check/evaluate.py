@@ -127,7 +127,7 @@ def evaluate(specs: list[envs.EnvSpec], options: Options = Options(),
         # A case deleted (or renamed) from the case folders: its old results stay in the file
         # (nothing is dropped) but are not judged; its golden values, if any, are then an
         # orphan, which _orphan_goldens says with the command that prunes them.
-        result = result.without(result.retired(cases) if cases else [])
+        result = result.without_retired(cases)
         results[spec.id] = result
         golden_path = store.document_path(options.golden_dir, spec.id)
         golden, golden_problem = _load_golden(options.golden_dir, spec.id)

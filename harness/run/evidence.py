@@ -133,7 +133,7 @@ def gather(specs: list[envs.EnvSpec], options: RunOptions, reference: str | None
         if doc.ok:
             results[spec.id] = doc
     cases = selected_cases(dataclasses.replace(options, only=()))
-    results = {env: doc.without(doc.retired(cases)) for env, doc in results.items()}  # deleted cases: none
+    results = {env: doc.without_retired(cases) for env, doc in results.items()}  # deleted cases: none
     pairs = edges_module.needing_evidence(edges_module.edges(specs, results, reference, between))
     todo = plan(results, pairs, options.results_dir, max(1, options.envelope))
     if not todo:

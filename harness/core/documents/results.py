@@ -165,19 +165,15 @@ class Results:
     def ok(self) -> bool:
         return self.status == EnvStatus.OK
 
-    def retired(self, known: Collection[str]) -> list[str]:
-        """The cases of this file whose module is no longer among ``known`` (the case folders'
-        modules) while others of it are: a case the user deleted or renamed. When none of
-        them is known the folders are likely not the ones the run had (a forgotten
-        --cases-dir), and nothing is called retired."""
+    def without_retired(self, known: Collection[str]) -> Results:
+        """This document without the cases whose module is no longer among ``known`` (the
+        case folders' modules) while others of it are: cases the user deleted or renamed
+        (the file itself is not touched). When none of its cases is known, the folders are
+        likely not the ones the run had (a forgotten --cases-dir), and every case stays."""
         gone = [c for c in self.cases if c not in known]
-        return gone if len(gone) < len(self.cases) else []
-
-    def without(self, cases: Collection[str]) -> Results:
-        """This document without ``cases`` (the file itself is not touched)."""
-        if not cases:
+        if not gone or len(gone) == len(self.cases):
             return self
-        return dataclasses.replace(self, cases={k: v for k, v in self.cases.items() if k not in cases})
+        return dataclasses.replace(self, cases={k: v for k, v in self.cases.items() if k not in gone})
 
     @classmethod
     def from_json(cls, where: Where, data: Any) -> Results:
