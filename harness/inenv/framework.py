@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from harness.inenv import determinism, initializers, losses, names, optimizers
+from harness.inenv import datasets, determinism, initializers, losses, names, optimizers
 from harness.inenv.quirks import (
     _applies_decay,
     _batch_traced_steps,
@@ -44,6 +44,9 @@ class Framework:
         self.graph_mode = self.tf is not None and not _executing_eagerly(self.tf)
         self.settings = determinism.configure_tensorflow(self.tf) if self.tf is not None else {}
         self.settings["graph_mode"] = self.graph_mode
+        if self.tf is not None and not self.graph_mode:
+            # Values unchanged; two workers side by side no longer stall each other.
+            self.settings["tf_data_autotune"] = datasets.without_autotune(self.tf)
         if self.graph_mode and flavour == "keras":
             # Standalone Keras 2.2 on TF 1 makes reference variables, and its updates
             # do not wait for the whole backward pass: a kernel may be overwritten
