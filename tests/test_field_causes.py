@@ -72,6 +72,7 @@ def field(tmp_path_factory) -> dict:
                                     "--cases-dir", REPORTS, "--between", *BETWEEN, timeout=1800)
     out["compare"] = drive.compare(results, root / "no-golden", root / "report", "--between", *BETWEEN)
     out["summary"] = drive.load(root / "report" / "summary.json")
+    out["results"] = results
     return out
 
 
@@ -332,3 +333,28 @@ def test_optimizer_tf2_10_to_tf2_11_is_a_real_change(field):
         for check in ("invariant:Adam from a config trains as Adam()",
                       "invariant:compile('adam') trains as Adam() (lr 0.01 set afterwards)"):
             assert drive.verdict(field["summary"], env, ADAM, check)["outcome"] == "pass", (env, check)
+
+
+def test_round_off_members_beyond_the_first_only_where_one_does_not_settle_it(field):
+    """The evidence step runs one round-off member per starting state, then the other two
+    for every envelope that leaves a difference short of round-off (harness.run.members):
+    the LSTM's real change (tf1.15 -> tf2.0) is judged on all three, its round-off variants
+    on one."""
+    assert "widened by more round-off members" in field["evidence"].stdout, field["evidence"].stdout
+    causes: dict[tuple[str, str], set[str]] = {}
+    for v in field["summary"]["verdicts"]:
+        for c in (v.get("cause") or {}).get("variants") or []:
+            causes.setdefault((v["case"], c["variant"]), set()).add(c["cause"])
+    real = [variant for (case, variant), found in causes.items() if case == LSTM and "real change" in found]
+    assert real, causes
+    lstm = drive.results_of(field["results"], "tf2.0-keras2")["cases"][LSTM]["variants"]
+    assert all(lstm[variant]["evidence"]["envelope"]["members"] == 3 for variant in real), real
+    # Its variants whose only difference anywhere is round-off were settled by one member.
+    settled = [variant for (case, variant), found in causes.items() if case == LSTM and found == {"round-off"}]
+    assert settled, causes
+    assert all(lstm[variant]["evidence"]["envelope"]["members"] == 1 for variant in settled), settled
+    for env in ENVS:
+        for case, entry in drive.results_of(field["results"], env)["cases"].items():
+            for variant, v in entry["variants"].items():
+                envelope = (v.get("evidence") or {}).get("envelope")
+                assert envelope is None or envelope["members"] in (1, 3), (env, case, variant, envelope["members"])

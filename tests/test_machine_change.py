@@ -85,9 +85,40 @@ def test_the_knob_moves_the_bits_of_the_deep_net(machine):
     here = values(machine["here"], "deep_small", "tanh", "cost")
     there = values(machine["there"], "deep_small", "tanh", "cost")
     assert (here != there).sum() > len(here) // 2, (here, there)
-    # ... and it is deterministic under the knob: the repeat beside the run agreed.
+    # ... and it is deterministic under the knob: it differs from golden, so it ran again
+    # after the first run (another machine repeats what differs), and the two agreed.
     summary = machine["there-summary"]
     assert drive.verdict(summary, machine["env"], "deep_small", "determinism")["outcome"] == "pass"
+    assert machine["there"].cases["deep_small"].variants["tanh"].repeats == 1
+
+
+def test_more_round_off_members_only_where_one_does_not_settle_it(machine):
+    """One round-off member runs with each differing variant; the other two only where that
+    one does not explain the difference as round-off (harness.run.members). So every
+    injected fault was judged drift on all three, and a variant left at one member is
+    round-off. Variants that match golden bit for bit run no member at all."""
+    env = machine["env"]
+    summaries = {name: machine[f"{name}-summary"] for name in ("there", "injected")}
+    seen = set()
+    for name in ("there", "injected"):
+        for case, entry in machine[name].cases.items():
+            for variant, v in entry.variants.items():
+                verdict = drive.verdict(summaries[name], env, case, "golden")
+                envelope = v.evidence.envelope if v.evidence is not None else None
+                if verdict["status"] == "identical":
+                    assert envelope is None, (name, case, variant)
+                    continue
+                if envelope is None:  # this variant is identical, another one of the case differs
+                    continue
+                seen.add(envelope.members)
+                causes = {c["variant"]: c["cause"] for c in (verdict.get("cause") or {}).get("variants") or []}
+                # A round-off verdict is round-off in every variant; a drift one says each variant's cause.
+                cause = "round-off" if verdict["status"] == "round-off" else causes.get(variant)
+                if cause != "round-off":
+                    assert envelope.members == 3, (name, case, variant, cause, envelope.members)
+                if envelope.members == 1:
+                    assert cause == "round-off", (name, case, variant, verdict["message"])
+    assert 3 in seen, seen  # the faults needed every member
 
 
 def test_golden_values_blessed_under_one_setting_pass_as_round_off_under_another(machine):

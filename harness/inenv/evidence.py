@@ -44,12 +44,15 @@ def envelope(reference, members):
     return out
 
 
-def roundoff_envelope(fw, module, seeds, params, reference, count, channel, case, variant):
-    """``count`` round-off members of one variant and their envelope around ``reference``.
-    A variant that builds no model through the adapter has nothing to perturb: one member
-    shows that, and its envelope is zero (the floor of harness.check.roundoff decides)."""
+def roundoff_envelope(fw, module, seeds, params, reference, count, channel, case, variant, first=1):
+    """``count`` round-off members of one variant and their envelope around ``reference``;
+    members are numbered from ``first`` (their perturbation seeds), so that members 2..N
+    asked for later make, with member 1, the same envelope as N members at once (the host
+    takes the largest of the two envelopes, harness.run.members). A variant that builds no
+    model through the adapter has nothing to perturb: one member shows that, and its
+    envelope is zero (the floor of harness.check.roundoff decides)."""
     started, runs = time.time(), []
-    for seed in range(1, count + 1):
+    for seed in range(first, first + count):
         channel.send("run_start", case=case, variant=variant, what="round-off member %d" % seed)
         workdir = tempfile.mkdtemp(prefix="harness-")
         probe = Probe(fw, perturb_seed=seed, record=False)
@@ -59,7 +62,7 @@ def roundoff_envelope(fw, module, seeds, params, reference, count, channel, case
             shutil.rmtree(workdir, ignore_errors=True)
         if not probe.created_any:
             break
-    return {"members": count, "perturbation": "1 ULP at random on every float weight, at creation and after "
+    return {"members": len(runs), "perturbation": "1 ULP at random on every float weight, at creation and after "
             "every training step", "values": envelope(reference, runs), "seconds": time.time() - started}
 
 

@@ -98,9 +98,13 @@ def _run_variant(channel, fw, task, case, module, seeds, variant, params):
             reference = (task.get("reference") or {}).get(variant)
             if reference is None:
                 raise ValueError("no reference values for %s/%s" % (case, variant))
-            gather = evidence.roundoff_envelope if mode == "envelope" else evidence.stream_envelope
-            done[mode] = gather(fw, module, seeds, params, reference, int(task.get("members") or 1), channel, case,
-                                variant)
+            count = int(task.get("members") or 1)
+            if mode == "envelope":
+                done[mode] = evidence.roundoff_envelope(fw, module, seeds, params, reference, count, channel, case,
+                                                        variant, first=int(task.get("first_member") or 1))
+            else:
+                done[mode] = evidence.stream_envelope(fw, module, seeds, params, reference, count, channel, case,
+                                                      variant)
         elif mode == "transplant":
             spec = task["transplant"]
             probe = Probe(fw, transplant=(spec.get("states") or {}).get(variant) or [],

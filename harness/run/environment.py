@@ -15,12 +15,14 @@ from collections.abc import Callable
 
 from harness import config
 from harness.check import causes
+from harness.check.verdicts import tolerances_of
 from harness.core import store
+from harness.core.documents.evidence import Envelope
 from harness.core.documents.golden import Golden
 from harness.core.documents.results import Determinism, Results
 from harness.core.reader import DocumentError
 from harness.matrix import envs
-from harness.run import incremental, policy, replicas
+from harness.run import incremental, members, policy, replicas
 from harness.run.options import RunOptions, selected_cases
 from harness.run.supervise import Supervisor, WorkerRun, unavailable_document
 
@@ -77,7 +79,7 @@ def _run_workers(spec: envs.EnvSpec, python: str, options: RunOptions, log_path:
         which = ", ".join(names) if len(names) < len(decisions) or len(names) == 1 else "every case it runs"
         progress(f"{spec.id}: {which}: {why}")
     state_dir = os.path.join(options.results_dir, spec.id + ".state")
-    first_tasks = [_run_task(case, golden, options, state_dir) for case in cases]
+    first_tasks = [_run_task(case, golden, options, state_dir) for case in cases]  # one member at most
     runs = options.repeat if options.repeat and options.repeat > 1 else 2
     beside = [{"case": case, "mode": "repeat", "runs": runs - 1, "reverse": True}
               for case in reversed(list(cases)) if decisions[case].repeat_beside]
@@ -94,22 +96,66 @@ def _run_workers(spec: envs.EnvSpec, python: str, options: RunOptions, log_path:
         results = done.results
     differing = [(case, variant) for (case, variant), match in done.golden_match.items()
                  if not match and decisions[case].repeat_differing]
-    if differing:
-        progress(f"{spec.id}: {len(differing)} variant(s) differ from golden: running them again")
+    more = _more_members(done, golden, options.envelope)
+    if differing or more:
+        if differing:
+            progress(f"{spec.id}: {len(differing)} variant(s) differ from golden: running them again")
+        if more:
+            progress(f"{spec.id}: {len(more)} variant(s) not explained by one round-off member: "
+                     f"{options.envelope - members.FIRST} more")
         later_log = log_path[: -len(".log")] + ".repeat.log"
         tasks = [{"case": case, "mode": "repeat", "runs": 1,
                   "variants": [v for c, v in reversed(differing) if c == case]}
                  for case in dict.fromkeys(c for c, _ in reversed(differing))]
+        tasks += [{"case": case, "mode": "envelope", "members": options.envelope - members.FIRST,
+                   "first_member": members.FIRST + 1, "variants": [v for c, v in more if c == case],
+                   "reference": {v: {n: o.to_json() for n, o in done.results.cases[c].variants[v].observables.items()}
+                                 for c, v in more if c == case}}
+                  for case in dict.fromkeys(c for c, _ in more)]
         later = Supervisor(spec, python, options, later_log, tasks, cases, stamp, stop=stop).run()
-        results = replicas.merge(results, later.results, 2, only={(c, v) for c, v in differing})
+        if differing:
+            results = replicas.merge(results, later.results, 2, only={(c, v) for c, v in differing})
+        results = _widen_envelopes(results, later.envelopes)
     return _mark_golden_matches(results, done.golden_match, golden)
 
 
+def _more_members(done: WorkerRun, golden: Golden | None, wanted: int) -> list[tuple[str, str]]:
+    """The (case, variant) pairs whose golden difference the first round-off member did not
+    explain as round-off, and which more members could still explain (harness.run.members)."""
+    out: list[tuple[str, str]] = []
+    if golden is None:
+        return out
+    for (case, variant), match in done.golden_match.items():
+        entry = done.results.cases.get(case)
+        v = entry.variants.get(variant) if entry is not None else None
+        before = golden.cases[case].variants.get(variant) if case in golden.cases else None
+        if match or v is None or not v.ok or before is None or v.evidence is None:
+            continue
+        if members.needs_more(before, v, v.evidence.envelope, wanted, "golden", tolerances_of(entry)):
+            out.append((case, variant))
+    return out
+
+
+def _widen_envelopes(results: Results, more: dict[tuple[str, str], Envelope]) -> Results:
+    """Each variant's envelope widened by the members run for it later (harness.run.members)."""
+    cases = dict(results.cases)
+    for (case, variant), envelope in more.items():
+        entry = cases.get(case)
+        v = entry.variants.get(variant) if entry is not None else None
+        if entry is None or v is None or v.evidence is None or v.evidence.envelope is None:
+            continue
+        evidence = dataclasses.replace(v.evidence, envelope=members.widen(v.evidence.envelope, envelope))
+        cases[case] = dataclasses.replace(entry, variants={**entry.variants,
+                                                           variant: dataclasses.replace(v, evidence=evidence)})
+    return dataclasses.replace(results, cases=cases)
+
+
 def _run_task(case: str, golden: Golden | None, options: RunOptions, state_dir: str) -> dict:
-    """The first run of a case: checked against its golden values, with round-off members
-    where it differs, and a run from the golden run's initial weights where it starts
+    """The first run of a case: checked against its golden values, with the first round-off
+    member where it differs (the rest later, where it does not settle it), and a run from the golden run's initial weights where it starts
     elsewhere (golden values blessed with their initial weights)."""
-    task: dict = {"case": case, "mode": "run", "state_dir": state_dir, "members": options.envelope}
+    task: dict = {"case": case, "mode": "run", "state_dir": state_dir,
+                  "members": members.first_members(options.envelope)}
     if golden is not None and case in golden.cases:
         variants = golden.cases[case].variants
         task["golden"] = {name: {obs: o.to_json() for obs, o in v.observables.items()} for name, v in variants.items()}

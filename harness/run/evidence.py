@@ -8,7 +8,9 @@ differ bit for bit gets, in the newer environment's own interpreter:
   state files it saved), so that its training can be compared from the same start;
 - an *envelope* (round-off members, harness.check.roundoff) for each starting state
   that has none yet: environments whose runs start from the same weights share one,
-  so the default matrix measures a handful, not one per environment.
+  so the default matrix measures a handful, not one per environment. One member
+  first; the others only for the envelopes that one member leaves short of explaining
+  a difference as round-off (harness.run.members), in a second pass.
 
 What is gathered is merged into results/<env>.json (evidence of each variant) under
 the file's lock; a run whose interpreter is gone (results from CI runners) is skipped
@@ -21,12 +23,12 @@ import concurrent.futures
 import dataclasses
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from harness.check import edges as edges_module
 from harness.check import roundoff
-from harness.check.causes import starting_key
-from harness.check.verdicts import compare_case
+from harness.check.causes import Envelopes, starting_key
+from harness.check.verdicts import compare_case, tolerances_of
 from harness.core import store
 from harness.core.documents.evidence import Envelope, Evidence, Transplant
 from harness.core.documents.probes import ModelTrace
@@ -34,6 +36,7 @@ from harness.core.documents.results import Results, VariantResult
 from harness.core.errors import UsageError
 from harness.core.status import Status
 from harness.matrix import envs
+from harness.run import members
 from harness.run.options import RunOptions, selected_cases
 from harness.run.supervise import Supervisor
 
@@ -57,19 +60,10 @@ def _state_files(results_dir: str, v: VariantResult) -> list[str]:
     return [os.path.join(results_dir, m.state_file or "") for m in models]
 
 
-def plan(results: dict[str, Results], pairs: list[edges_module.Edge], results_dir: str,
-         members: int) -> dict[str, EnvTasks]:
-    """Per environment, the transplant and envelope tasks the ``pairs`` need."""
-    needed: dict[str, EnvTasks] = {}
-    envelopes: dict[tuple[str, str, str | None], str] = {}  # (case, variant, start) -> env that has one
-    for env, doc in results.items():
-        for case, entry in doc.cases.items():
-            for name, v in entry.variants.items():
-                if v.ok and v.evidence is not None and v.evidence.envelope is not None:
-                    envelopes.setdefault((case, name, starting_key(v)), env)
-    wanted: dict[tuple[str, str, str, str | None], None] = {}  # (env, case, variant, start)
-    transplants: dict[tuple[str, str, str], dict] = {}
-    streams: dict[tuple[str, str, str], None] = {}  # (env, case, variant): values drawn without a model
+def _differing(results: dict[str, Results], pairs: list[edges_module.Edge]
+               ) -> Iterator[tuple[edges_module.Edge, str, str, VariantResult, VariantResult]]:
+    """(edge, case, variant, after's run, before's run) for every variant that ran on both
+    sides of a pair and differs there in some bit."""
     for edge in pairs:
         before, after = results[edge.before], results[edge.after]
         for case in after.cases:
@@ -82,39 +76,89 @@ def plan(results: dict[str, Results], pairs: list[edges_module.Edge], results_di
                 a, b = after.cases[case].variants.get(variant), before.cases[case].variants.get(variant)
                 if a is None or b is None or not a.ok or not b.ok or all(d.status == Status.IDENTICAL for d in diffs):
                     continue
-                start_a, start_b = starting_key(a), starting_key(b)
-                if start_a is not None and start_b is not None and start_a != start_b:
-                    have = a.evidence.transplants if a.evidence is not None else {}
-                    files = _state_files(results_dir, b)
-                    if edge.before not in have and files:
-                        moved = transplants.setdefault((edge.after, case, edge.before), {
-                            "case": case, "mode": "transplant", "variants": [],
-                            "transplant": {"source": edge.before, "states": {}}})
-                        if variant not in moved["variants"]:
-                            moved["variants"].append(variant)
-                            moved["transplant"]["states"][variant] = files
-                for env, start in ((edge.after, start_a), (edge.before, start_b)):
-                    if start is not None and (case, variant, start) not in envelopes:
-                        wanted[(env, case, variant, start)] = None
-                        envelopes[(case, variant, start)] = env
-                if start_a is None and start_b is None and not _within_ulps(b, a):
-                    # Both sides: a behaviour that another stream never moves on one side
-                    # (two seeded instances that agree) and does on the other is a change.
-                    for env, v in ((edge.after, a), (edge.before, b)):
-                        if v.evidence is None or v.evidence.stream is None:
-                            streams[(env, case, variant)] = None
+                yield edge, case, variant, a, b
+
+
+def plan(results: dict[str, Results], pairs: list[edges_module.Edge], results_dir: str,
+         members: int, stream_members: int | None = None) -> dict[str, EnvTasks]:
+    """Per environment, the transplant and envelope tasks the ``pairs`` need: ``members``
+    round-off members per starting state (the first of them: harness.run.members), and
+    ``stream_members`` (default ``members``) stream members per variant without a model."""
+    needed: dict[str, EnvTasks] = {}
+    envelopes: dict[tuple[str, str, str | None], str] = {}  # (case, variant, start) -> env that has one
+    for env, doc in results.items():
+        for case, entry in doc.cases.items():
+            for name, v in entry.variants.items():
+                if v.ok and v.evidence is not None and v.evidence.envelope is not None:
+                    envelopes.setdefault((case, name, starting_key(v)), env)
+    wanted: dict[tuple[str, str, str, str | None], None] = {}  # (env, case, variant, start)
+    transplants: dict[tuple[str, str, str], dict] = {}
+    streams: dict[tuple[str, str, str], None] = {}  # (env, case, variant): values drawn without a model
+    for edge, case, variant, a, b in _differing(results, pairs):
+        start_a, start_b = starting_key(a), starting_key(b)
+        if start_a is not None and start_b is not None and start_a != start_b:
+            have = a.evidence.transplants if a.evidence is not None else {}
+            files = _state_files(results_dir, b)
+            if edge.before not in have and files:
+                moved = transplants.setdefault((edge.after, case, edge.before), {
+                    "case": case, "mode": "transplant", "variants": [],
+                    "transplant": {"source": edge.before, "states": {}}})
+                if variant not in moved["variants"]:
+                    moved["variants"].append(variant)
+                    moved["transplant"]["states"][variant] = files
+        for env, start in ((edge.after, start_a), (edge.before, start_b)):
+            if start is not None and (case, variant, start) not in envelopes:
+                wanted[(env, case, variant, start)] = None
+                envelopes[(case, variant, start)] = env
+        if start_a is None and start_b is None and not _within_ulps(b, a):
+            # Both sides: a behaviour that another stream never moves on one side
+            # (two seeded instances that agree) and does on the other is a change.
+            for env, v in ((edge.after, a), (edge.before, b)):
+                if v.evidence is None or v.evidence.stream is None:
+                    streams[(env, case, variant)] = None
     for mode, keys in (("envelope", [(e, c, v) for e, c, v, _ in wanted]), ("stream", list(streams))):
         for env, case, variant in keys:
             reference = {n: o.to_json() for n, o in results[env].cases[case].variants[variant].observables.items()}
             tasks = needed.setdefault(env, EnvTasks(env)).tasks
             task: dict | None = next((t for t in tasks if t["mode"] == mode and t["case"] == case), None)
             if task is None:
-                task = {"case": case, "mode": mode, "variants": [], "reference": {}, "members": members}
+                task = {"case": case, "mode": mode, "variants": [], "reference": {},
+                        "members": members if mode == "envelope" else (stream_members or members)}
                 tasks.append(task)
             task["variants"].append(variant)
             task["reference"][variant] = reference
     for (env, _, _), moved in transplants.items():
         needed.setdefault(env, EnvTasks(env)).tasks.append(moved)
+    return needed
+
+
+def plan_more(results: dict[str, Results], pairs: list[edges_module.Edge], wanted: int) -> dict[str, EnvTasks]:
+    """Per environment, the further round-off members (2..``wanted``) of the envelopes that
+    do not yet explain a difference of the ``pairs`` as round-off (harness.run.members);
+    each envelope is widened where it was measured, so that every pair judged by it sees
+    the wider one."""
+    found = Envelopes(results)
+    owners = {id(v.evidence.envelope): (env, case, name) for env, doc in results.items()
+              for case, entry in doc.cases.items() for name, v in entry.variants.items()
+              if v.ok and v.evidence is not None and v.evidence.envelope is not None}
+    asked: dict[tuple[str, str, str], None] = {}
+    for edge, case, variant, a, b in _differing(results, pairs):
+        envelope = found.find(case, variant, a, b)
+        owner = owners.get(id(envelope)) if envelope is not None else None
+        if owner is not None and owner not in asked and members.needs_more(
+                b, a, envelope, wanted, edge.before, tolerances_of(results[edge.after].cases[case])):
+            asked[owner] = None
+    needed: dict[str, EnvTasks] = {}
+    for env, case, variant in asked:
+        tasks = needed.setdefault(env, EnvTasks(env)).tasks
+        task = next((t for t in tasks if t["case"] == case), None)
+        if task is None:
+            task = {"case": case, "mode": "envelope", "variants": [], "reference": {},
+                    "members": wanted - members.FIRST, "first_member": members.FIRST + 1}
+            tasks.append(task)
+        task["variants"].append(variant)
+        task["reference"][variant] = {n: o.to_json()
+                                      for n, o in results[env].cases[case].variants[variant].observables.items()}
     return needed
 
 
@@ -135,15 +179,30 @@ def gather(specs: list[envs.EnvSpec], options: RunOptions, reference: str | None
     cases = selected_cases(dataclasses.replace(options, only=()))
     results = {env: doc.without_retired(cases) for env, doc in results.items()}  # deleted cases: none
     pairs = edges_module.needing_evidence(edges_module.edges(specs, results, reference, between))
-    todo = plan(results, pairs, options.results_dir, max(1, options.envelope))
+    wanted = max(1, options.envelope)
+    todo = plan(results, pairs, options.results_dir, members.first_members(wanted), wanted)
     if not todo:
         return ["evidence: nothing to gather"]
-    by_id = {s.id: s for s in specs}
     unknown = sorted({t["case"] for work in todo.values() for t in work.tasks} - set(cases))
     if unknown:  # the results name cases of folders this run was not told about
         raise UsageError(f"the results in {options.results_dir} hold case(s) {', '.join(unknown)}, which are not in "
                          f"the cases folders ({', '.join(options.case_dirs) or 'the built-in cases'}): pass the "
                          "--cases-dir the matrix ran with (or set HARNESS_CASES_DIR)")
+    lines = _run(specs, results, todo, options, cases, progress, jobs, widen=False)
+    if wanted > members.FIRST:
+        merged = {env: store.read_results(store.document_path(options.results_dir, env)).without_retired(cases)
+                  for env in results}
+        more = plan_more(merged, pairs, wanted)
+        if more:
+            lines += _run(specs, merged, more, options, cases, progress, jobs, widen=True)
+    return lines
+
+
+def _run(specs: list[envs.EnvSpec], results: dict[str, Results], todo: dict[str, EnvTasks], options: RunOptions,
+         cases: dict[str, str], progress: Callable[[str], None], jobs: int | None, widen: bool) -> list[str]:
+    """Run ``todo``, environments in parallel, and merge what comes back (``widen``: the
+    envelopes are further members of those in the results)."""
+    by_id = {s.id: s for s in specs}
     lines: list[str] = []
     lock = threading.Lock()
 
@@ -154,12 +213,14 @@ def gather(specs: list[envs.EnvSpec], options: RunOptions, reference: str | None
             line = f"{env}: evidence not gathered: its interpreter {python or '(not recorded)'} is gone"
         else:
             log = os.path.join(options.results_dir, f"{env}.evidence.log")
-            open(log, "w").close()
+            if not widen:
+                open(log, "w").close()
             run = Supervisor(spec, python, options, log, work.tasks, cases, {}).run()
-            kept = _merge(options.results_dir, env, run.envelopes, run.transplants, run.streams)
-            line = (f"{env}: {len(run.envelopes)} envelope(s), {len(run.transplants)} transplant run(s), "
-                    f"{len(run.streams)} stream envelope(s)"
-                    + ("" if kept else " (results changed meanwhile: not merged)"))
+            kept = _merge(options.results_dir, env, run.envelopes, run.transplants, run.streams, widen)
+            line = (f"{env}: {len(run.envelopes)} envelope(s) widened by more round-off members" if widen else
+                    f"{env}: {len(run.envelopes)} envelope(s), {len(run.transplants)} transplant run(s), "
+                    f"{len(run.streams)} stream envelope(s)") + ("" if kept else " (results changed meanwhile: "
+                                                                  "not merged)")
         with lock:
             lines.append(line)
             progress(line)
@@ -170,8 +231,10 @@ def gather(specs: list[envs.EnvSpec], options: RunOptions, reference: str | None
 
 
 def _merge(results_dir: str, env: str, envelopes: dict[tuple[str, str], Envelope],
-           transplants: dict[tuple[str, str], Transplant], streams: dict[tuple[str, str], Envelope]) -> bool:
-    """Put the evidence into results/<env>.json under its lock (read again inside it)."""
+           transplants: dict[tuple[str, str], Transplant], streams: dict[tuple[str, str], Envelope],
+           widen: bool = False) -> bool:
+    """Put the evidence into results/<env>.json under its lock (read again inside it);
+    ``widen``: the envelopes are more members of those already there."""
     path = store.document_path(results_dir, env)
     with store.exclusive(path):
         doc = store.read_results(path)
@@ -183,7 +246,10 @@ def _merge(results_dir: str, env: str, envelopes: dict[tuple[str, str], Envelope
             v = entry.variants[variant]
             evidence = v.evidence or Evidence()
             if (case, variant) in envelopes:
-                evidence = dataclasses.replace(evidence, envelope=envelopes[(case, variant)])
+                envelope = envelopes[(case, variant)]
+                if widen and evidence.envelope is not None:
+                    envelope = members.widen(evidence.envelope, envelope)
+                evidence = dataclasses.replace(evidence, envelope=envelope)
             if (case, variant) in streams:
                 evidence = dataclasses.replace(evidence, stream=streams[(case, variant)])
             if (case, variant) in transplants:
