@@ -72,7 +72,7 @@ def field(tmp_path_factory) -> dict:
                                     "--cases-dir", REPORTS, "--between", *BETWEEN, timeout=1800)
     out["compare"] = drive.compare(results, root / "no-golden", root / "report", "--between", *BETWEEN)
     out["summary"] = drive.load(root / "report" / "summary.json")
-    out["results"] = results
+    out["results"], out["root"] = results, root
     return out
 
 
@@ -358,3 +358,36 @@ def test_round_off_members_beyond_the_first_only_where_one_does_not_settle_it(fi
             for variant, v in entry["variants"].items():
                 envelope = (v.get("evidence") or {}).get("envelope")
                 assert envelope is None or envelope["members"] in (1, 3), (env, case, variant, envelope["members"])
+
+
+def test_a_run_that_reproduces_golden_values_blessed_here_takes_their_evidence(field):
+    """Bless every environment's results, evidence included; run them again against those
+    golden values, on this machine: every variant reproduces its golden bits, so it takes
+    the evidence blessed with them, the evidence step has nothing left to run, and the
+    comparison classifies every difference as before (issue 14, point 4: evidence costs
+    nothing where it is known)."""
+    root = field["root"]
+    for env in ENVS:  # the field runs ran once each: --force (golden values want two agreeing runs)
+        blessed = drive.bless(field["results"], root / "golden", env, "--force")
+        assert blessed.returncode == 0, blessed.stdout + blessed.stderr
+    golden = drive.load(root / "golden" / "tf2.0-keras2.json")
+    assert any("evidence" in v for c in golden["cases"].values() for v in c["variants"].values())
+    again = root / "again"
+    for env, only in ENVS.items():
+        doc = drive.run_env(env, [REPORTS], again, golden=root / "golden", only=only, case_timeout=600)
+        for case, entry in doc.cases.items():
+            for variant, v in entry.variants.items():
+                before = drive.results_of(field["results"], env)["cases"][case]["variants"][variant]
+                assert v.determinism.value == "matches-golden", (env, case, variant, v.determinism)
+                assert (v.evidence.to_json() if v.evidence else None) == before.get("evidence"), (env, case, variant)
+    evidence = drive.harness("evidence", "--results", again, "--known-failures", os.devnull, "--cases-dir", REPORTS,
+                             "--between", *BETWEEN, timeout=1800)
+    assert evidence.returncode == 0 and "evidence: nothing to gather" in evidence.stdout, evidence.stdout
+    drive.compare(again, root / "no-golden", root / "again-report", "--between", *BETWEEN)
+    summary = drive.load(root / "again-report" / "summary.json")
+
+    def causes(s: dict) -> dict:
+        return {(v["env"], v["case"], v["check"]): (v.get("cause") or {}).get("variants") for v in s["verdicts"]
+                if v["check"].startswith("drift")}
+
+    assert causes(summary) == causes(field["summary"])

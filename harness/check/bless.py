@@ -32,12 +32,14 @@ class BlessPlan:
 
 
 def golden_case(result: Results, case: str) -> GoldenCase:
-    """One case of ``result`` as golden values, with the fingerprint it ran on."""
+    """One case of ``result`` as golden values, with the fingerprint it ran on and the
+    evidence gathered around each variant (harness.run.environment reuses it on this machine)."""
     entry = result.cases[case]
     return GoldenCase(
-        variants={name: GoldenVariant(v.observables, v.probe) for name, v in entry.variants.items() if v.ok},
+        variants={name: GoldenVariant(v.observables, v.probe, v.evidence) for name, v in entry.variants.items()
+                  if v.ok},
         source_sha256=entry.source_sha256, blessed_from=result.created, harness=result.harness,
-        fingerprint=result.fingerprint, versions=result.versions)
+        fingerprint=result.fingerprint, versions=result.versions, runner_sha256=entry.runner_sha256)
 
 
 def golden_from_results(result: Results, cases: list[str] | tuple[str, ...], previous: Golden | None,

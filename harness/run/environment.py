@@ -116,7 +116,8 @@ def _run_workers(spec: envs.EnvSpec, python: str, options: RunOptions, log_path:
         if differing:
             results = replicas.merge(results, later.results, 2, only={(c, v) for c, v in differing})
         results = _widen_envelopes(results, later.envelopes)
-    return _mark_golden_matches(results, done.golden_match, golden)
+    here = {case for case, decision in decisions.items() if decision.blessed_here}
+    return _mark_golden_matches(results, done.golden_match, golden, here)
 
 
 def _more_members(done: WorkerRun, golden: Golden | None, wanted: int) -> list[tuple[str, str]]:
@@ -190,17 +191,31 @@ def _together(supervisors: list[Supervisor], stop: threading.Event) -> tuple[Wor
     return first, second
 
 
-def _mark_golden_matches(results: Results, matches: dict[tuple[str, str], bool], golden: Golden | None) -> Results:
+def _mark_golden_matches(results: Results, matches: dict[tuple[str, str], bool], golden: Golden | None,
+                         blessed_here: set[str]) -> Results:
     """Variants that reproduced their golden values bit for bit and were not repeated:
-    deterministic by that match (the golden values came from two agreeing runs)."""
+    deterministic by that match (the golden values came from two agreeing runs).
+
+    Where the golden values were blessed on this machine by the same runner, such a variant
+    also takes the evidence blessed with them: its round-off and stream members are seeded
+    runs around the same bits on the same machine, so they would measure the same envelope
+    again, and its runs from other environments' initial weights are checked against those
+    environments' current starting weights before use (harness.run.evidence.plan)."""
     cases = {}
     for name, entry in results.cases.items():
         variants = {}
+        blessed = golden.cases.get(name) if golden is not None else None
+        reuse = (blessed is not None and name in blessed_here and blessed.runner_sha256 is not None
+                 and blessed.runner_sha256 == entry.runner_sha256)
         for variant, v in entry.variants.items():
-            if (v.ok and matches.get((name, variant)) and v.determinism == Determinism.NOT_CHECKED
-                    and golden is not None and name in golden.cases):
-                v = dataclasses.replace(v, determinism=Determinism.MATCHES_GOLDEN,
-                                        golden_from=golden.cases[name].blessed_from)
+            if not (v.ok and matches.get((name, variant)) and blessed is not None):
+                variants[variant] = v
+                continue
+            if v.determinism == Determinism.NOT_CHECKED:
+                v = dataclasses.replace(v, determinism=Determinism.MATCHES_GOLDEN, golden_from=blessed.blessed_from)
+            kept = blessed.variants[variant].evidence if variant in blessed.variants else None
+            if reuse and v.evidence is None and kept is not None:
+                v = dataclasses.replace(v, evidence=kept)
             variants[variant] = v
         cases[name] = dataclasses.replace(entry, variants=variants)
     return dataclasses.replace(results, cases=cases)

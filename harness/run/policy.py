@@ -30,6 +30,7 @@ class CasePolicy:
     repeat_beside: bool  # a second process runs every variant at the same time
     repeat_differing: bool  # variants that differ from golden run again afterwards
     why: str  # one phrase for the log
+    blessed_here: bool = False  # the golden values come from this machine (same fingerprint)
 
 
 def decide(cases: list[str], golden: Golden | None, repeat: int | None) -> dict[str, CasePolicy]:
@@ -46,7 +47,7 @@ def decide(cases: list[str], golden: Golden | None, repeat: int | None) -> dict[
             same, differences = machine.blessed_here(golden.cases[case].fingerprint)
             if same:
                 out[case] = CasePolicy(case, False, True, "golden values from this machine: "
-                                       "a repeat only where a result differs")
+                                       "a repeat only where a result differs", blessed_here=True)
             else:
                 changed = [d for d in differences if "does not record" not in d]
                 why = "; ".join(changed[:3]) if changed else "the blessing fingerprint does not record enough to tell"

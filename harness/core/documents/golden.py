@@ -1,7 +1,7 @@
 """golden/<env>.json: blessed values, one GoldenCase per case, each with the
 fingerprint of the machine it was blessed on.
 
-    Golden -> GoldenCase -> GoldenVariant -> Observable, Probe
+    Golden -> GoldenCase -> GoldenVariant -> Observable, Probe, Evidence
 
 A schema 1 file (one fingerprint for the whole file) is upgraded when read.
 """
@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from harness.core import reader
+from harness.core.documents.evidence import Evidence
 from harness.core.documents.observables import Observable, observables_from_json, observables_to_json
 from harness.core.documents.probes import Probe
 from harness.core.documents.schema import GOLDEN_KIND, GOLDEN_VERSION
@@ -23,6 +24,10 @@ from harness.core.reader import Where, field, mapping, optional
 class GoldenVariant:
     observables: dict[str, Observable]
     probe: Probe | None = None  # the training path of the blessed run (blessed before records: None)
+    # What the blessed run's evidence phase measured around it (round-off and stream envelopes,
+    # runs from other environments' initial weights): a later run on the same machine that
+    # reproduces these values bit for bit would measure the same, and takes it from here.
+    evidence: Evidence | None = None
 
     @property
     def ok(self) -> bool:
@@ -30,16 +35,19 @@ class GoldenVariant:
 
     @classmethod
     def from_json(cls, where: Where, data: Any) -> GoldenVariant:
-        data = mapping(where, data, ("status", "observables", "probe"))
+        data = mapping(where, data, ("status", "observables", "probe", "evidence"))
         if data.get("status", "ok") != "ok":
             raise where.at("status").expected("'ok' (golden values come from runs that worked)", data.get("status"))
         return cls(field(where, data, "observables", observables_from_json),
-                   field(where, data, "probe", optional(Probe.from_json), default=None))
+                   field(where, data, "probe", optional(Probe.from_json), default=None),
+                   field(where, data, "evidence", optional(Evidence.from_json), default=None))
 
     def to_json(self) -> dict:
         out: dict[str, Any] = {"observables": observables_to_json(self.observables)}
         if self.probe is not None:
             out["probe"] = self.probe.to_json()
+        if self.evidence is not None:
+            out["evidence"] = self.evidence.to_json()
         return out
 
 
@@ -54,23 +62,28 @@ class GoldenCase:
     harness: str | None = None
     fingerprint: dict[str, Any] = dataclasses.field(default_factory=dict)
     versions: dict[str, str] = dataclasses.field(default_factory=dict)
+    runner_sha256: str | None = None  # the in-environment runner that measured it (and its evidence)
 
     @classmethod
     def from_json(cls, where: Where, data: Any) -> GoldenCase:
         data = mapping(where, data, ("variants", "source_sha256", "blessed_from", "harness", "fingerprint",
-                                     "versions"))
+                                     "versions", "runner_sha256"))
         text = optional(reader.string)
         return cls(field(where, data, "variants", reader.dictof(GoldenVariant.from_json)),
                    field(where, data, "source_sha256", text, default=None),
                    field(where, data, "blessed_from", text, default=None),
                    field(where, data, "harness", text, default=None),
                    dict(field(where, data, "fingerprint", optional(mapping), default=None) or {}),
-                   field(where, data, "versions", optional(reader.dictof(reader.string)), default=None) or {})
+                   field(where, data, "versions", optional(reader.dictof(reader.string)), default=None) or {},
+                   field(where, data, "runner_sha256", text, default=None))
 
     def to_json(self) -> dict:
-        return {"source_sha256": self.source_sha256, "blessed_from": self.blessed_from, "harness": self.harness,
-                "fingerprint": self.fingerprint, "versions": self.versions,
-                "variants": {name: v.to_json() for name, v in self.variants.items()}}
+        out = {"source_sha256": self.source_sha256, "blessed_from": self.blessed_from, "harness": self.harness,
+               "fingerprint": self.fingerprint, "versions": self.versions,
+               "variants": {name: v.to_json() for name, v in self.variants.items()}}
+        if self.runner_sha256 is not None:
+            out["runner_sha256"] = self.runner_sha256
+        return out
 
 
 @dataclasses.dataclass(frozen=True)

@@ -31,6 +31,16 @@ class LayerState:
         return [self.trainable, self.other]
 
 
+def _states(where: Where, data: Any) -> tuple[LayerState, ...]:
+    """A list of layer states. A results file holds tens of thousands (one per layer and
+    step): well-formed lists are checked in one pass, without a position for each item;
+    anything else goes through the item-by-item reader, which names what is wrong where."""
+    if isinstance(data, list) and all(type(x) is list and len(x) == 2 and type(x[0]) is str and type(x[1]) is str
+                                      for x in data):
+        return tuple(LayerState(a, b) for a, b in data)
+    return reader.tupleof(LayerState.from_json)(where, data)
+
+
 @dataclasses.dataclass(frozen=True)
 class Step:
     """One training step as the adapter saw it: the loss it reported and the state after it."""
@@ -40,9 +50,13 @@ class Step:
 
     @classmethod
     def from_json(cls, where: Where, data: Any) -> Step:
+        if type(data) is dict and len(data) == 2 and "layers" in data and "loss" in data:  # the usual shape, fast
+            loss = data["loss"]
+            if loss is None or type(loss) is float:
+                return cls(loss, _states(where.at("layers"), data["layers"]))
         data = mapping(where, data, ("loss", "layers"))
         return cls(field(where, data, "loss", optional(reader.number), default=None),
-                   field(where, data, "layers", reader.tupleof(LayerState.from_json)))
+                   field(where, data, "layers", _states))
 
     def to_json(self) -> dict:
         return {"loss": self.loss, "layers": [s.to_json() for s in self.layers]}
@@ -61,7 +75,7 @@ class Output:
     def from_json(cls, where: Where, value: Any) -> Output:
         if not isinstance(value, list) or len(value) not in (2, 3):
             raise where.expected("[steps so far, digest, state]", value)
-        state = reader.tupleof(LayerState.from_json)(where.at(2), value[2]) if len(value) == 3 else None
+        state = _states(where.at(2), value[2]) if len(value) == 3 else None
         return cls(reader.integer(where.at(0), value[0]), reader.string(where.at(1), value[1]), state)
 
     def to_json(self) -> list:
@@ -97,8 +111,8 @@ class ModelTrace:
                                      "state_file"))
         shapes = field(where, data, "shapes", reader.tupleof(reader.tupleof(reader.tupleof(reader.integer))))
         return cls(field(where, data, "layers", reader.tupleof(reader.string)), shapes,
-                   field(where, data, "initial", reader.tupleof(LayerState.from_json)),
-                   field(where, data, "start", optional(reader.tupleof(LayerState.from_json)), default=None),
+                   field(where, data, "initial", _states),
+                   field(where, data, "start", optional(_states), default=None),
                    field(where, data, "steps", reader.tupleof(Step.from_json), default=()),
                    field(where, data, "outputs", reader.tupleof(Output.from_json), default=()),
                    field(where, data, "draws", reader.tupleof(reader.string), default=()),
