@@ -71,3 +71,22 @@ def test_another_machine_repeats_only_what_differs_from_golden():
     assert (decided["new_case"].repeat_beside, decided["new_case"].repeat_differing) == (True, False)
     assert not any(d.repeat_beside or d.repeat_differing for d in policy.decide([case], golden, 1).values())
     assert all(d.repeat_beside for d in policy.decide([case], golden, 2).values())
+
+
+def test_a_carried_transplant_counts_only_while_its_source_starts_from_the_same_weights():
+    """Evidence carried with golden values (harness.run.environment) may hold a run from
+    another environment's initial weights; the evidence step makes it again once that
+    environment starts elsewhere (harness.run.evidence._current)."""
+    from harness.core.documents.evidence import Transplant
+    from harness.core.documents.probes import Probe
+    from harness.core.reader import Where
+    from harness.run.evidence import _current
+
+    source = run(LOSS)
+    made = Transplant("tf2.14-keras2", dict(source.observables), Probe.from_json(Where("t"), fakes.probe(LOSS)))
+    assert _current(made, source)
+    doc = fakes.result("tf2.15-keras2", {"c": fakes.case({"v": fakes.variant(LOSS, initial=(0.5, -0.5),
+                                                                          with_probe=True)})})
+    moved = fakes.typed(doc).cases["c"].variants["v"]  # the source now starts from other weights
+    assert not _current(made, moved)
+    assert not _current(None, source)

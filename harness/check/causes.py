@@ -30,7 +30,7 @@ from harness.check import diff, roundoff
 from harness.check.divergence import locate
 from harness.check.verdicts import PerVariant, variants_of
 from harness.core.documents.declarations import ToleranceOverride
-from harness.core.documents.evidence import Envelope, Transplant
+from harness.core.documents.evidence import Envelope
 from harness.core.documents.golden import Golden, GoldenVariant
 from harness.core.documents.results import Results, VariantResult
 from harness.core.status import Status
@@ -107,7 +107,7 @@ class Envelopes:
         return None
 
 
-def starting_key(v: VariantResult | GoldenVariant | Transplant | None) -> str | None:
+def starting_key(v: VariantResult | GoldenVariant | None) -> str | None:
     """The state a variant's training starts from, as one key (None: not recorded)."""
     probe = getattr(v, "probe", None)
     if probe is None:

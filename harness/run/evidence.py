@@ -62,7 +62,12 @@ def _current(transplant: Transplant | None, source: VariantResult) -> bool:
         return False
     if transplant.probe is None or not transplant.probe.models:
         return True
-    return starting_key(transplant) == starting_key(source)
+    put, found = (source.probe.models if source.probe is not None else ()), transplant.probe.models
+    if len(put) != len(found):
+        return False
+    # The models whose weights were carried over (those with a state file), as starting_key counts them.
+    carried = [i for i, m in enumerate(put) if m.state_file is not None] or range(len(put))
+    return all(found[i].starting_state == put[i].starting_state for i in carried)
 
 
 def _state_files(results_dir: str, v: VariantResult) -> list[str]:
