@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
 
     cmp = sub.add_parser("compare", help="verdicts and the report for the results present")
     compare_options.add_arguments(cmp)
+    cmp.add_argument("--evidence", action="store_true", help="gather the evidence first, as `tfrepro evidence` "
+                     "does, in the same process (the results are read once; what `nox -s matrix` runs)")
     run_options.add_arguments(cmp.add_argument_group(SHARED_GROUP.format("run")), shared=True)
 
     bl = sub.add_parser("bless", help="accept results as golden values")
@@ -114,6 +116,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """``tfrepro compare``: every verdict for the results present, the summary printed and the
     report written; the evaluation's exit code (4 when the report cannot be written and
     nothing worse happened)."""
+    if args.evidence:
+        cmd_evidence(args)
     options = compare_options.from_args(args)
     # The cases that exist now, by file (nothing imported): a case without results is missing,
     # results of an edited case are stale. The folders are the run's (--cases-dir, HARNESS_CASES_DIR).

@@ -202,9 +202,8 @@ def _aggregate_session(specs: list[envs_module.EnvSpec], compare_args: list[str]
         if config.get("HARNESS_SKIP_COMPARE"):
             session.log("HARNESS_SKIP_COMPARE=1: no comparison")
             return
-        harness = _harness(session)
-        session.run(*harness, "evidence", *compare_args, *session.posargs, external=True)
-        session.run(*harness, "compare", *compare_args, *session.posargs, external=True)
+        # One process: the evidence step and the comparison read the results once.
+        session.run(*_harness(session), "compare", "--evidence", *compare_args, *session.posargs, external=True)
 
 
 def _harness_sessions(compare_args: list[str], bisect_args: list[str]) -> None:

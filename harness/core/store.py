@@ -108,13 +108,32 @@ def _load(path: str) -> Any:
         raise DocumentError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); truncated?") from exc
 
 
+# Results read in this process, by file identity: `compare --evidence` reads every file to
+# plan the evidence and again to compare, and a file the evidence step did not change is
+# the same document (they are frozen). Files are only ever replaced whole (write_json:
+# a new inode), so a changed file never matches an old entry.
+_READ: dict[str, tuple[tuple[int, int, int, int], Results]] = {}
+
+
 def read_results(path: str) -> Results:
     """results/<env>.json, validated; FileNotFoundError when absent, DocumentError when unusable."""
+    try:
+        st = os.stat(path)
+        identity = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+    except OSError:
+        identity = None
+    key = os.path.realpath(path)
+    known = _READ.get(key)
+    if identity is not None and known is not None and known[0] == identity:
+        return known[1]
     data = _load(path)
     where = Where(path, fix="re-run the environment, or delete the file")
     check_header(where, data, RESULTS_KIND, RESULTS_VERSION,
                  "it is run again (results of an older harness are not compared)")
-    return Results.from_json(where, data)
+    doc = Results.from_json(where, data)
+    if identity is not None:
+        _READ[key] = (identity, doc)
+    return doc
 
 
 def read_golden(path: str) -> Golden:
