@@ -250,7 +250,11 @@ def main(argv: list[str] | None = None) -> int:
         code = exit_code(exc)
         if code is None:
             raise
-        if not isinstance(exc, KeyboardInterrupt):
+        if isinstance(exc, ModuleNotFoundError):
+            print(f"tfrepro: {exc}: the host side needs its dependencies; install the tool (`pip install -e .` in "
+                  "this checkout, or its wheel: see the README), or run it through nox (`nox -s compare`), which "
+                  "installs them", file=sys.stderr)
+        elif not isinstance(exc, KeyboardInterrupt):
             print(f"tfrepro: {exc}", file=sys.stderr)
         return code
 

@@ -240,3 +240,26 @@ def test_a_regression_after_an_edit_of_the_case_says_the_source_changed(dirs, ca
     capsys.readouterr()
     assert compare() == 1
     assert "Since blessing: the case's source (its module or a helper beside it)." in capsys.readouterr().out
+
+
+def test_a_missing_host_dependency_is_an_infrastructure_error_not_a_regression(dirs):
+    """`python -m harness compare` from a bare clone, without the tool's dependencies
+    (matplotlib here): exit 4 (infrastructure) with what to do, never 1 (which means a
+    regression) and no traceback."""
+    import subprocess
+    import sys
+
+    blocker = ("import runpy, sys\n"
+               "class NoMatplotlib:\n"
+               "    def find_spec(self, name, path=None, target=None):\n"
+               "        if name.split('.')[0] == 'matplotlib':\n"
+               "            raise ModuleNotFoundError(\"No module named 'matplotlib'\", name='matplotlib')\n"
+               "sys.meta_path.insert(0, NoMatplotlib())\n"
+               "sys.argv = ['harness'] + sys.argv[1:]\n"
+               "runpy.run_module('harness', run_name='__main__', alter_sys=True)\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.run([sys.executable, "-c", blocker, "compare", "--report", ""], cwd=str(dirs),
+                          capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=root), check=False)
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert "No module named 'matplotlib'" in proc.stderr and "pip install -e ." in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -25,7 +25,7 @@ def exit_code(exc: BaseException) -> int | None:
     let it raise)."""
     if isinstance(exc, (UsageError, DocumentError)):
         return EXIT_USAGE
-    if isinstance(exc, (InfrastructureError, OSError)):
+    if isinstance(exc, (InfrastructureError, OSError, ModuleNotFoundError)):  # a host dependency missing: not a verdict
         return EXIT_INFRASTRUCTURE
     if isinstance(exc, KeyboardInterrupt):
         return 130

@@ -51,8 +51,9 @@ def _grid(m: ReportModel) -> list[str]:
         "", ("Golden mark: `=` identical, `~` close, `r` round-off (bits moved by a machine difference, explained "
         "by round-off), `D` drift, `?` missing, `E` error. "
         "❌ regression, 💥 error, 🎲 nondeterministic, ☑️ known failure, ↗️ drift from the previous version; "
-        "inv ✗ broken invariants, claim ✗ claims that do not hold, Δ prev changed since the previous version "
-        "(with its drift-map mark).")]
+        "inv ✗ broken invariants, claim ✗ claims that do not hold, Δ prev changed beyond tolerance since the "
+        "previous version (with its drift-map mark; the drift map below shows every change, within tolerance "
+        "too).")]
 
 
 def _causes(m: ReportModel) -> list[str]:
