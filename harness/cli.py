@@ -25,7 +25,7 @@ import time
 
 from harness.check import bless, evaluate
 from harness.check import options as compare_options
-from harness.core.errors import UsageError, exit_code
+from harness.core.errors import UsageError, exit_code, message
 from harness.core.status import EXIT_INFRASTRUCTURE
 from harness.matrix import envs
 from harness.report import text
@@ -250,12 +250,8 @@ def main(argv: list[str] | None = None) -> int:
         code = exit_code(exc)
         if code is None:
             raise
-        if isinstance(exc, ModuleNotFoundError):
-            print(f"tfrepro: {exc}: the host side needs its dependencies; install the tool (`pip install -e .` in "
-                  "this checkout, or its wheel: see the README), or run it through nox (`nox -s compare`), which "
-                  "installs them", file=sys.stderr)
-        elif not isinstance(exc, KeyboardInterrupt):
-            print(f"tfrepro: {exc}", file=sys.stderr)
+        if not isinstance(exc, KeyboardInterrupt):
+            print(message(exc), file=sys.stderr)
         return code
 
 

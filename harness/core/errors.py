@@ -30,3 +30,13 @@ def exit_code(exc: BaseException) -> int | None:
     if isinstance(exc, KeyboardInterrupt):
         return 130
     return None
+
+
+def message(exc: BaseException) -> str:
+    """The one line a user sees for an error ``exit_code`` knows; a missing module (a bare
+    checkout run without the tool's dependencies) says how to get them."""
+    if isinstance(exc, ModuleNotFoundError):
+        return (f"tfrepro: {exc}: the host side needs its dependencies; install the tool (`pip install -e .` in this "
+                "checkout, or its wheel: see the README), or run it through nox (`nox -s compare`), which installs "
+                "them")
+    return f"tfrepro: {exc}"

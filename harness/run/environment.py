@@ -107,10 +107,8 @@ def _run_workers(spec: envs.EnvSpec, python: str, options: RunOptions, log_path:
         tasks = [{"case": case, "mode": "repeat", "runs": 1,
                   "variants": [v for c, v in reversed(differing) if c == case]}
                  for case in dict.fromkeys(c for c, _ in reversed(differing))]
-        tasks += [{"case": case, "mode": "envelope", "members": options.envelope - members.FIRST,
-                   "first_member": members.FIRST + 1, "variants": [v for c, v in more if c == case],
-                   "reference": {v: {n: o.to_json() for n, o in done.results.cases[c].variants[v].observables.items()}
-                                 for c, v in more if c == case}}
+        tasks += [members.more_task(case, {v: done.results.cases[c].variants[v] for c, v in more if c == case},
+                                    options.envelope)
                   for case in dict.fromkeys(c for c, _ in more)]
         later = Supervisor(spec, python, options, later_log, tasks, cases, stamp, stop=stop).run()
         if differing:
@@ -153,8 +151,9 @@ def _widen_envelopes(results: Results, more: dict[tuple[str, str], Envelope]) ->
 
 def _run_task(case: str, golden: Golden | None, options: RunOptions, state_dir: str) -> dict:
     """The first run of a case: checked against its golden values, with the first round-off
-    member where it differs (the rest later, where it does not settle it), and a run from the golden run's initial weights where it starts
-    elsewhere (golden values blessed with their initial weights)."""
+    member where it differs (the rest later, where it does not settle it), and a run from
+    the golden run's initial weights where it starts elsewhere (golden values blessed with
+    their initial weights)."""
     task: dict = {"case": case, "mode": "run", "state_dir": state_dir,
                   "members": members.first_members(options.envelope)}
     if golden is not None and case in golden.cases:

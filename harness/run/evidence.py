@@ -96,10 +96,11 @@ def _differing(results: dict[str, Results], pairs: list[edges_module.Edge]
 
 
 def plan(results: dict[str, Results], pairs: list[edges_module.Edge], results_dir: str,
-         members: int, stream_members: int | None = None) -> dict[str, EnvTasks]:
-    """Per environment, the transplant and envelope tasks the ``pairs`` need: ``members``
-    round-off members per starting state (the first of them: harness.run.members), and
-    ``stream_members`` (default ``members``) stream members per variant without a model."""
+         roundoff_members: int, stream_members: int | None = None) -> dict[str, EnvTasks]:
+    """Per environment, the transplant and envelope tasks the ``pairs`` need:
+    ``roundoff_members`` round-off members per starting state (the first of them:
+    harness.run.members), and ``stream_members`` (default ``roundoff_members``) stream
+    members per variant without a model."""
     needed: dict[str, EnvTasks] = {}
     envelopes: dict[tuple[str, str, str | None], str] = {}  # (case, variant, start) -> env that has one
     for env, doc in results.items():
@@ -134,12 +135,12 @@ def plan(results: dict[str, Results], pairs: list[edges_module.Edge], results_di
                     streams[(env, case, variant)] = None
     for mode, keys in (("envelope", [(e, c, v) for e, c, v, _ in wanted]), ("stream", list(streams))):
         for env, case, variant in keys:
-            reference = {n: o.to_json() for n, o in results[env].cases[case].variants[variant].observables.items()}
+            reference = members.reference(results[env].cases[case].variants[variant])
             tasks = needed.setdefault(env, EnvTasks(env)).tasks
             task: dict | None = next((t for t in tasks if t["mode"] == mode and t["case"] == case), None)
             if task is None:
                 task = {"case": case, "mode": mode, "variants": [], "reference": {},
-                        "members": members if mode == "envelope" else (stream_members or members)}
+                        "members": roundoff_members if mode == "envelope" else (stream_members or roundoff_members)}
                 tasks.append(task)
             task["variants"].append(variant)
             task["reference"][variant] = reference
@@ -165,16 +166,9 @@ def plan_more(results: dict[str, Results], pairs: list[edges_module.Edge], wante
                 b, a, envelope, wanted, edge.before, tolerances_of(results[edge.after].cases[case])):
             asked[owner] = None
     needed: dict[str, EnvTasks] = {}
-    for env, case, variant in asked:
-        tasks = needed.setdefault(env, EnvTasks(env)).tasks
-        task = next((t for t in tasks if t["case"] == case), None)
-        if task is None:
-            task = {"case": case, "mode": "envelope", "variants": [], "reference": {},
-                    "members": wanted - members.FIRST, "first_member": members.FIRST + 1}
-            tasks.append(task)
-        task["variants"].append(variant)
-        task["reference"][variant] = {n: o.to_json()
-                                      for n, o in results[env].cases[case].variants[variant].observables.items()}
+    for env, case in dict.fromkeys((env, case) for env, case, _ in asked):
+        runs = {v: results[env].cases[case].variants[v] for e, c, v in asked if (e, c) == (env, case)}
+        needed.setdefault(env, EnvTasks(env)).tasks.append(members.more_task(case, runs, wanted))
     return needed
 
 

@@ -50,6 +50,18 @@ def needs_more(before: VariantResult | GoldenVariant, after: VariantResult, enve
     return cause != Cause.ROUND_OFF
 
 
+def more_task(case: str, runs: dict[str, VariantResult], wanted: int) -> dict:
+    """The worker task that runs members 2..``wanted`` of each variant in ``runs`` (variant
+    name -> the run the members are measured around), as harness.inenv.worker reads it."""
+    return {"case": case, "mode": "envelope", "members": wanted - FIRST, "first_member": FIRST + 1,
+            "variants": list(runs), "reference": {name: reference(v) for name, v in runs.items()}}
+
+
+def reference(run: VariantResult) -> dict:
+    """A run's observables as the worker measures an envelope around them."""
+    return {name: obs.to_json() for name, obs in run.observables.items()}
+
+
 def widen(first: Envelope, more: Envelope) -> Envelope:
     """One envelope from two sets of members around the same run: the larger value at
     every place (infinity stays infinity), members and seconds added. Raises ValueError
