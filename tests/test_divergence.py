@@ -81,3 +81,12 @@ def test_a_forward_pass_after_the_last_step_is_after_training():
                  {"predictions": typed(after)}, Status.CLOSE)
     assert div.stage == "after-training" and "every one of the 1 training steps is the same bit for bit" in div.text
     assert "they part only in what is computed afterwards: predictions at sample 1" in div.text
+
+
+def test_other_weight_shapes_with_as_many_layers_name_the_layer_and_both_shapes():
+    # use_bias=False drops a bias and keeps the number of layers: "6 vs 6 layers" said nothing.
+    div = where(probe([1.0]), probe([1.0], shapes=[[[2, 2]], [[2, 2], [2]]]))
+    assert div.stage == "initial"
+    assert "other weight shapes in Dense#1 ((2, 2) vs (2, 2), (2,))" in div.describe()
+    fewer = where(probe([1.0]), probe([1.0], layers=["Dense#0"], shapes=[[[2, 2]]]))
+    assert "other weighted layers (2 vs 1)" in fewer.describe()

@@ -117,9 +117,8 @@ def _compare_models(index: int, a: ModelTrace, b: ModelTrace, several: bool) -> 
     the loss it reports, and the state after it."""
     model = f" of model {index}" if several else ""
     if len(a.initial) != len(b.initial) or a.shapes != b.shapes:
-        return Divergence("initial", None, {"model": index}, f"the models{model} have other weighted layers or "
-                          f"weight shapes ({len(a.initial)} vs {len(b.initial)} layers): an architecture "
-                          "default changed")
+        return Divergence("initial", None, {"model": index}, f"the models{model} have {_other_layout(a, b)}: "
+                          "an architecture default changed")
     for layer, (was, now) in enumerate(zip(a.starting_state, b.starting_state)):
         if was != now:
             label = b.layers[layer] if layer < len(b.layers) else f"layer {layer}"
@@ -154,12 +153,29 @@ def _compare_models(index: int, a: ModelTrace, b: ModelTrace, several: bool) -> 
                         "only its non-trainable state (BatchNormalization's moving statistics or the like), "
                         "its trainable weights being the same")
                 return Divergence("update", None, {"model": index, "step": step, "layer": label},
-                                  f"the forward pass of step {step} is the same (same loss), but its update "
-                                  f"differs{model}, first in {label}: {what}")
+                                  f"the forward pass of step {step}{model} is the same (same loss), but its "
+                                  f"update differs, first in {label}: {what}")
     if len(a.steps) != len(b.steps):
         return Divergence("forward", None, {"model": index, "step": min(len(a.steps), len(b.steps))},
                           f"they train {len(a.steps)} and {len(b.steps)} steps{model}")
     return None
+
+
+def _other_layout(a: ModelTrace, b: ModelTrace) -> str:
+    """What differs in the weighted layers: their number, or the first layer whose weight
+    shapes differ (a bias dropped by use_bias=False keeps the number of layers)."""
+    if len(a.shapes) != len(b.shapes):
+        return f"other weighted layers ({len(a.shapes)} vs {len(b.shapes)})"
+    for layer, (x, y) in enumerate(zip(a.shapes, b.shapes)):
+        if x != y:
+            label = b.layers[layer] if layer < len(b.layers) else f"layer {layer}"
+            return (f"other weight shapes in {label} ({', '.join(map(_shape, x)) or 'none'} vs "
+                    f"{', '.join(map(_shape, y)) or 'none'})")
+    return f"other weighted layers ({', '.join(a.layers)} vs {', '.join(b.layers)})"
+
+
+def _shape(dims: tuple[int, ...]) -> str:
+    return str(tuple(dims))  # as numpy prints shapes: (2,) and (2, 2)
 
 
 def _forward_outside_training(index: int, step: int, seen_a: list[Output], seen_b: list[Output],

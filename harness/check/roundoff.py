@@ -107,6 +107,9 @@ class RoundOff:
                      f"the {F:g} ULPs round-off is granted without an envelope")
             if not np.isfinite(first.ratio) and first.note:  # no number to give: say what happened
                 text = f"{first.observable}: {first.note}"
+            elif not np.isfinite(first.ratio) and self.members:  # an envelope of zero there: no "inf times"
+                text = (f"{first.observable} at {_where(first.worst)} differs where {self.members} {self.runs} "
+                        "leave it unmoved, bit for bit")
             else:
                 text = (f"{first.observable} at {_where(first.worst)} differs {first.ratio:.3g} times {grant}"
                         + (f" ({first.note})" if first.note else ""))

@@ -192,8 +192,10 @@ def gather(specs: list[envs.EnvSpec], options: RunOptions, reference: str | None
     wanted = max(1, options.envelope)
     todo = plan(results, pairs, options.results_dir, members.first_members(wanted), wanted)
     if not todo:
-        progress("evidence: nothing to gather")
-        return ["evidence: nothing to gather"]
+        said = ("evidence: nothing to gather (every pair that needs evidence has it in its results or its "
+                "golden values)")
+        progress(said)
+        return [said]
     unknown = sorted({t["case"] for work in todo.values() for t in work.tasks} - set(cases))
     if unknown:  # the results name cases of folders this run was not told about
         raise UsageError(f"the results in {options.results_dir} hold case(s) {', '.join(unknown)}, which are not in "
