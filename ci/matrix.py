@@ -104,7 +104,7 @@ run:
     paths:
       - .uv-cache
   script:
-    - uvx --python "$HOST_PYTHON" --from "nox[uv]>=2025.2" nox -s "matrix($ENV)"
+    - uvx --python "$HOST_PYTHON" --from "nox[uv]>=2026.8.17" nox -s "matrix($ENV)"
     - uv cache prune --ci
   artifacts:
     when: always

@@ -26,6 +26,7 @@ import importlib.util
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import nox
 
@@ -35,6 +36,9 @@ from harness.matrix import envs as envs_module
 from harness.matrix import interpreters, locks
 
 HOST_PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
+# nox runs sessions side by side from 2026.8.17 on (--parallel, a session's allow_parallel=);
+# an older one runs the environments one at a time instead of failing on the keyword.
+PARALLEL_NOX = hasattr(nox.options, "parallel")
 HOST_DEPENDENCIES = ("numpy", "matplotlib", "packaging")
 
 
@@ -96,7 +100,7 @@ def matrix_sessions(cases: str | Sequence[str] | None = None, envs: Sequence[str
                          f"{exc.args[0]}; fix or unset HARNESS_TAGS")
     nox.options.default_venv_backend = "uv"
     nox.options.sessions = ["matrix"]
-    if specs and nox.options.parallel is None:
+    if specs and PARALLEL_NOX and nox.options.parallel is None:
         nox.options.parallel = jobs or os.cpu_count() or 1
     # What compare, report and bisect need to know of this project; a word the user puts
     # after `--` comes later and wins (argparse keeps the last).
@@ -143,6 +147,11 @@ _IN_PROCESS = all(importlib.util.find_spec(name) for name in HOST_DEPENDENCIES)
 _HOST = {"python": False} if _IN_PROCESS else {"python": HOST_PYTHON, "reuse_venv": True}
 
 
+def _parallel(allowed: bool) -> dict[str, Any]:
+    """nox's allow_parallel keyword where this nox has it (see PARALLEL_NOX)."""
+    return {"allow_parallel": allowed} if PARALLEL_NOX else {}
+
+
 def _harness(session: nox.Session) -> list[str]:
     """The command that runs the host-side harness (see _IN_PROCESS)."""
     if _IN_PROCESS:
@@ -152,7 +161,8 @@ def _harness(session: nox.Session) -> list[str]:
 
 
 def _environment_session(spec: envs_module.EnvSpec) -> None:
-    @nox.session(name=f"matrix({spec.id})", python=_interpreter(spec), reuse_venv=True, allow_parallel=True)
+    @nox.session(name=f"matrix({spec.id})", python=_interpreter(spec), reuse_venv=True,
+                 **_parallel(True))
     def run_environment(session: nox.Session) -> None:
         from harness.core.errors import exit_code
         from harness.run import environment
@@ -195,7 +205,7 @@ def _environment_session(spec: envs_module.EnvSpec) -> None:
 
 
 def _aggregate_session(specs: list[envs_module.EnvSpec], compare_args: list[str]) -> None:
-    @nox.session(name="matrix", requires=[f"matrix({spec.id})" for spec in specs], allow_parallel=False, **_HOST)
+    @nox.session(name="matrix", requires=[f"matrix({spec.id})" for spec in specs], **_parallel(False), **_HOST)
     def matrix(session: nox.Session) -> None:
         """Every environment (N at a time on N cores), the evidence cross-version causes need, then
         compare once and write report/."""
@@ -207,19 +217,19 @@ def _aggregate_session(specs: list[envs_module.EnvSpec], compare_args: list[str]
 
 
 def _harness_sessions(compare_args: list[str], bisect_args: list[str]) -> None:
-    @nox.session(allow_parallel=False, **_HOST)
+    @nox.session(**_parallel(False), **_HOST)
     def compare(session: nox.Session) -> None:
         """Compare results with golden values, invariants and each other; write report/."""
         session.run(*_harness(session), "compare", *compare_args, *session.posargs, external=True)
 
-    @nox.session(allow_parallel=False, **_HOST)
+    @nox.session(**_parallel(False), **_HOST)
     def report(session: nox.Session) -> None:
         """Write report/ for the results present; succeeds whenever it was written (use compare
         where the verdict must fail the job: exit codes 1, 3, 4, 5 are verdicts, 2 a usage error)."""
         session.run(*_harness(session), "compare", *compare_args, *session.posargs, external=True,
                     success_codes=[0, 1, 3, 4, 5])
 
-    @nox.session(allow_parallel=False, **_HOST)
+    @nox.session(**_parallel(False), **_HOST)
     def bless(session: nox.Session) -> None:
         """Accept results as golden: nox -s bless -- <env...|all> [--case NAME] [--force]."""
         session.run(*_harness(session), "bless", *session.posargs, external=True)

@@ -180,7 +180,7 @@ def test_gitlab_pipeline_runs_each_environment_on_its_python_then_one_report():
     jobs = [(entry["PYTHON"], env) for entry in run["parallel"]["matrix"] for env in entry["ENV"]]
     assert sorted(jobs) == sorted((s.python, s.id) for s in envs.select())
     assert run["image"] == "python:$PYTHON" and run["variables"]["HARNESS_SKIP_COMPARE"] == "1"
-    assert run["script"][0] == 'uvx --python "$HOST_PYTHON" --from "nox[uv]>=2025.2" nox -s "matrix($ENV)"'
+    assert run["script"][0] == 'uvx --python "$HOST_PYTHON" --from "nox[uv]>=2026.8.17" nox -s "matrix($ENV)"'
     assert run["artifacts"]["paths"] == ["results/$ENV.json", "results/$ENV.log"]
     assert run["artifacts"]["when"] == "always"
 

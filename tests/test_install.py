@@ -124,7 +124,7 @@ def test_the_wheel_carries_the_tools_data_and_nothing_of_the_checkout(wheel):
             assert zf.read("harness/data/" + n) == fh.read(), n
     assert "Requires-Python: >=3.10" in metadata
     assert re.search(r"Requires-Dist: tomli>=1\.1; python_version < \"3\.11\"", metadata), metadata
-    assert re.search(r"Requires-Dist: nox\[uv\]>=2025\.2", metadata)
+    assert re.search(r"Requires-Dist: nox\[uv\]>=2026\.8\.17", metadata)
     assert re.search(r"Classifier: Programming Language :: Python :: 3\.13", metadata)
 
 
@@ -144,6 +144,26 @@ def test_uvx_runs_the_wheel(wheel, tmp_path):
                           timeout=600, check=False)
     assert made.returncode == 0, made.stderr[-3000:]
     assert sorted(os.listdir(tmp_path / "project")) == [".gitignore", "cases", "noxfile.py"]
+
+
+def test_an_older_nox_without_parallel_sessions_still_lists_and_runs_them_one_at_a_time(tmp_path):
+    # nox runs sessions side by side from 2026.8.17 on; with an older nox already installed the
+    # noxfile once died on nox.options.parallel. It must define every session, without the keyword.
+    venv = tmp_path / "old-nox"
+    subprocess.run([*uv(), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True, timeout=600)
+    subprocess.run([*uv(), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), "nox==2025.2.9",
+                    "numpy", "matplotlib", "packaging"], check=True, timeout=600)
+    listed = subprocess.run([str(venv / "bin" / "python"), "-m", "nox", "-l"], capture_output=True, text=True,
+                            cwd=ROOT, env=clean_environment(), timeout=600, check=False)
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    for name in ("matrix", f"matrix({ENV})", "compare", "bless", "tests"):
+        assert re.search(rf"^\* {re.escape(name)} ", listed.stdout, re.M) or \
+            re.search(rf"^- {re.escape(name)} ", listed.stdout, re.M), (name, listed.stdout[-3000:])
+    probe = subprocess.run([str(venv / "bin" / "python"), "-c", "import nox, harness.sessions as s; "
+                            "print(s.PARALLEL_NOX, s._parallel(True))"], capture_output=True, text=True, cwd=ROOT,
+                           env=clean_environment(PYTHONPATH=ROOT), timeout=600, check=False)
+    assert probe.stdout.split() == ["False", "{}"], probe.stderr[-3000:]
+    assert sessions.PARALLEL_NOX and sessions._parallel(True) == {"allow_parallel": True}  # the nox we run on
 
 
 # -- tfrepro init ---------------------------------------------------------------------------------
@@ -397,5 +417,5 @@ def test_the_readme_shows_the_project_path_first_and_the_clone_path_second():
     # the first two commands of the clone path are still the README's two commands
     clone = text[text.index("## Two commands"):text.index("## What a run does")]
     assert re.findall(r"^    (python3 .*)$", clone, flags=re.MULTILINE) == [
-        "python3 -m pip install 'nox[uv]>=2025.2' && nox -s matrix",
-        "python3 -m pip install 'nox[uv]>=2025.2' && nox -s tests"]
+        "python3 -m pip install 'nox[uv]>=2026.8.17' && nox -s matrix",
+        "python3 -m pip install 'nox[uv]>=2026.8.17' && nox -s tests"]
