@@ -14,6 +14,7 @@ import dataclasses
 import json
 import os
 import selectors
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -162,6 +163,10 @@ class Supervisor:
         env = determinism.process_env(dict(self.spec.env_vars), self.options.worker_environ())
         env["PYTHONPATH"] = runner_path()
         env.pop("VIRTUAL_ENV", None)
+        # The worker's temporary files (TensorFlow's autograph sources, a case's workdir left
+        # by a kill) go to a folder of its own, removed when it ends: none pile up in /tmp.
+        scratch = tempfile.mkdtemp(prefix="tfrepro-worker-")
+        env["TMPDIR"] = env["TMP"] = env["TEMP"] = scratch
         self._spawned = time.time()
         try:
             with open(self.log_path, "a") as log:
@@ -174,6 +179,7 @@ class Supervisor:
             os.close(read_fd)
             os.close(write_fd)
             os.unlink(job_path)
+            shutil.rmtree(scratch, ignore_errors=True)
             self._framework_failed({"type": type(exc).__name__, "traceback": [],
                                     "message": f"cannot start the interpreter {self.python} ({exc.strerror})"})
             return False
@@ -186,6 +192,7 @@ class Supervisor:
             proc.wait()
             os.close(read_fd)
             os.unlink(job_path)
+            shutil.rmtree(scratch, ignore_errors=True)
 
     def _watch(self, proc: subprocess.Popen, read_fd: int, remaining: list[int]) -> bool:
         selector = selectors.DefaultSelector()
