@@ -98,8 +98,6 @@ VARIABLES = {v.name: v for v in (
              "seconds a case may run before it is killed (--case-timeout)"),
     Variable("HARNESS_MEMORY_LIMIT_MB", _megabytes, 8192.0, "memory a worker may use before it is killed"),
     Variable("HARNESS_TAGS", _words, (), "the environments to select, by tag (comma-separated)"),
-    Variable("HARNESS_PIN_CPUS", _flag, True,
-             "TensorFlow workers each on a CPU of their own while there are free ones (harness.run.placement)"),
     Variable("HARNESS_SKIP_COMPARE", _flag, False, "matrix sessions do not compare (CI fans out)"),
 )}
 

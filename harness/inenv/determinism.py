@@ -1,11 +1,12 @@
 """Determinism set-up, done before the framework is imported.
 
 Thread counts are fixed to one so that reduction order, and with it the last bits
-of every sum, does not depend on the machine's core count or on another
-environment running beside this one.
+of every sum, does not depend on another environment running beside this one, nor,
+for most frameworks, on the machine's core count. Not for all: oneDNN in TF 2.9-2.12
+and XLA's CPU client in JAX still size their work by the CPUs the process may use
+(measured by pinning a worker to one CPU), so the fingerprint records that count.
 """
 
-import os
 
 THREADS = 1
 
@@ -78,40 +79,3 @@ def configure_tensorflow(tf):
     else:
         done["enable_op_determinism"] = False
     return done
-
-
-# The CPUs this process was offered before pin_cpu narrowed them to one (None: not pinned).
-_OFFERED_CPUS = None
-
-
-def pin_cpu(cpu):
-    """Run this process, and every thread it starts later, on CPU ``cpu`` only (the host's
-    harness.run.placement chose it and holds it for this worker; it says why only
-    TensorFlow workers are pinned). Called before the framework is imported, so no
-    thread of it starts elsewhere. Returns what was done, for the "ready" event."""
-    global _OFFERED_CPUS
-    if cpu is None:
-        return None
-    if not hasattr(os, "sched_setaffinity"):
-        return "not pinned: no os.sched_setaffinity here"
-    offered = sorted(os.sched_getaffinity(0))
-    try:
-        os.sched_setaffinity(0, {cpu})
-    except OSError as exc:  # the CPU went offline, or a cgroup forbids it
-        return "not pinned to CPU %d: %s" % (cpu, exc)
-    _OFFERED_CPUS = offered
-    return cpu
-
-
-def pinned():
-    """Whether pin_cpu narrowed this process to one CPU."""
-    return _OFFERED_CPUS is not None
-
-
-def offered_cpus():
-    """The CPUs the harness gave this worker: those it may use, or, once pin_cpu ran,
-    those it could use before (pinning chooses where a single-threaded worker runs, not
-    how many threads it uses; the fingerprint's "CPUs usable" fact is this count)."""
-    if _OFFERED_CPUS is not None:
-        return list(_OFFERED_CPUS)
-    return sorted(os.sched_getaffinity(0))

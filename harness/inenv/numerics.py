@@ -167,15 +167,15 @@ def numpy_blas():
 
 
 def threads(fw):
-    """The CPUs the harness gave this process and, with TensorFlow, the intra-op and
-    inter-op thread counts in effect (0: TensorFlow picks), with how they were read.
-    A worker the host pinned to one of those CPUs (determinism.pin_cpu) records which
-    in "pinned_to", a placement rather than a numerics fact."""
+    """The CPUs this process may use and, with TensorFlow, the intra-op and inter-op thread
+    counts in effect (0: TensorFlow picks), with how they were read.
+
+    The CPU count is a numerics fact even with one thread: a worker pinned to one of this
+    machine's two CPUs computed other bits in residual_block on TF 2.9-2.12 (oneDNN) and in
+    jax-keras3.15 (XLA's CPU client), the same bits on TF 1.14, 2.13-2.21 and Keras 3 on TF."""
     out = {}
     if hasattr(os, "sched_getaffinity"):
-        out["cpus_usable"] = len(determinism.offered_cpus())
-        if determinism.pinned():
-            out["pinned_to"] = sorted(os.sched_getaffinity(0))
+        out["cpus_usable"] = len(os.sched_getaffinity(0))
     else:
         out["cpus_usable"] = unknown("no os.sched_getaffinity here")
     tf = getattr(fw, "tf", None)

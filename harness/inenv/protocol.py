@@ -15,7 +15,6 @@ Job (all keys required unless marked):
     flavour       "tf.keras" | "tf-keras" | "keras3" | "keras"
     backend       "tensorflow" | "jax" | "torch"
     case_dirs     [folder, ...]
-    cpu           (optional) the CPU to run on (harness.run.placement), null for anywhere
     tasks         [task, ...] in the order to run them; a task is
         case        the case's name (a module in case_dirs)
         mode        "run"        the case's variants, recorded by the probe, checked against
@@ -59,9 +58,6 @@ def check_job(job):
     for key in ("flavour", "backend", "case_dirs", "tasks"):
         if key not in job:
             raise JobError("the job has no %r" % key)
-    cpu = job.get("cpu")
-    if cpu is not None and (not isinstance(cpu, int) or isinstance(cpu, bool) or cpu < 0):
-        raise JobError("the job's cpu %r is not a CPU number" % (cpu,))
     for i, task in enumerate(job["tasks"]):
         if not isinstance(task, dict) or task.get("mode") not in MODES or not isinstance(task.get("case"), str):
             raise JobError("task %d is not a task (case and mode %s)" % (i, "/".join(MODES)))

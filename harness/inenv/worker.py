@@ -145,7 +145,6 @@ def main(argv=None):
     # the host sets them too, this covers a worker started by hand.
     for key, value in determinism.PROCESS_ENV.items():
         os.environ.setdefault(key, value)
-    pinned = determinism.pin_cpu(job.get("cpu"))
 
     started = time.time()
     try:
@@ -157,8 +156,7 @@ def main(argv=None):
         return 3
     channel.send(
         "ready", protocol=protocol.PROTOCOL, fingerprint=fingerprint.collect(fw), versions=fw.versions(),
-        determinism=dict(fw.settings, threads=determinism.THREADS, **({"cpu": pinned} if pinned is not None else {})),
-        import_seconds=time.time() - started,
+        determinism=dict(fw.settings, threads=determinism.THREADS), import_seconds=time.time() - started,
     )
     cases = discover(job["case_dirs"])
     for task in job["tasks"]:

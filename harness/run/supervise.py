@@ -33,7 +33,6 @@ from harness.core.reader import DocumentError, Where
 from harness.inenv import determinism, protocol
 from harness.inenv.cases import source_digest
 from harness.matrix import envs
-from harness.run import placement
 from harness.run.options import RunOptions
 from harness.run.staging import runner_path
 
@@ -148,14 +147,9 @@ class Supervisor:
 
     # -- one worker process -------------------------------------------------
     def _run_worker(self, remaining: list[int]) -> bool:
-        """Run one worker over the ``remaining`` tasks, on a CPU of its own where one is
-        free (harness.run.placement); False when no restart helps."""
-        with placement.claim_cpu(self.spec.backend) as cpu:
-            return self._start_worker(remaining, cpu)
-
-    def _start_worker(self, remaining: list[int], cpu: int | None) -> bool:
+        """Run one worker over the ``remaining`` tasks; False when no restart helps."""
         job = {"protocol": protocol.PROTOCOL, "flavour": self.spec.flavour, "backend": self.spec.backend,
-               "case_dirs": list(self.options.case_dirs), "cpu": cpu, "tasks": [self.tasks[i] for i in remaining]}
+               "case_dirs": list(self.options.case_dirs), "tasks": [self.tasks[i] for i in remaining]}
         fd, job_path = tempfile.mkstemp(prefix="tfrepro-job-", suffix=".json")
         with os.fdopen(fd, "w") as fh:
             json.dump(job, fh)
