@@ -88,5 +88,11 @@ def test_other_weight_shapes_with_as_many_layers_name_the_layer_and_both_shapes(
     div = where(probe([1.0]), probe([1.0], shapes=[[[2, 2]], [[2, 2], [2]]]))
     assert div.stage == "initial"
     assert "other weight shapes in Dense#1 ((2, 2) vs (2, 2), (2,))" in div.describe()
+    assert div.describe().endswith(": an architecture default changed")
     fewer = where(probe([1.0]), probe([1.0], layers=["Dense#0"], shapes=[[[2, 2]]]))
     assert "other weighted layers (2 vs 1)" in fewer.describe()
+    # Two variants of one case (an invariant) may differ in architecture by design.
+    variants = locate([], probe([1.0]), probe([1.0], shapes=[[[2, 2]], [[2, 2], [2]]]), {}, Status.CLOSE,
+                      variants=True)
+    assert variants.describe() == ("the models have other weight shapes in Dense#1 ((2, 2) vs (2, 2), (2,)): "
+                                   "the two variants build other architectures")

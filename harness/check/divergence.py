@@ -76,9 +76,12 @@ def _first_in_observables(diffs: list[ObservableDiff], observables: Mapping[str,
 
 
 def locate(diffs: list[ObservableDiff], before: Probe | None, after: Probe | None,
-           observables: Mapping[str, Observable], threshold: Status = Status.CLOSE) -> Divergence:
+           observables: Mapping[str, Observable], threshold: Status = Status.CLOSE,
+           variants: bool = False) -> Divergence:
     """Where two runs part: from their probe records when both have one, else from the
-    observables' ``diffs`` (``threshold``: CLOSE for any bit, DRIFT for beyond tolerance)."""
+    observables' ``diffs`` (``threshold``: CLOSE for any bit, DRIFT for beyond tolerance).
+    ``variants``: the runs are two variants of one case in one environment (an invariant),
+    whose architectures may differ by design, not two environments' runs of one variant."""
     first, also = _first_in_observables(diffs, observables, threshold)
     in_observables = (f"{first.observable}" + (f" at {_where(first.first)}" if first and first.first else "")
                       if first else "a value that is missing on one side")
@@ -88,7 +91,7 @@ def locate(diffs: list[ObservableDiff], before: Probe | None, after: Probe | Non
             return Divergence("models", None, None, f"they build {len(before.models)} and {len(after.models)} "
                               "models through the adapter: the case itself runs differently")
         for i, (a, b) in enumerate(zip(before.models, after.models)):
-            found = _compare_models(i, a, b, len(before.models) > 1)
+            found = _compare_models(i, a, b, len(before.models) > 1, variants)
             if found is not None:
                 return found
         if not differ:
@@ -111,14 +114,17 @@ def locate(diffs: list[ObservableDiff], before: Probe | None, after: Probe | Non
                       "to say more)")
 
 
-def _compare_models(index: int, a: ModelTrace, b: ModelTrace, several: bool) -> Divergence | None:
+def _compare_models(index: int, a: ModelTrace, b: ModelTrace, several: bool,
+                    variants: bool = False) -> Divergence | None:
     """The first recorded moment where two models differ: the state training starts
     from, then per step the forward passes outside training made before it (k.predict),
     the loss it reports, and the state after it."""
     model = f" of model {index}" if several else ""
     if len(a.initial) != len(b.initial) or a.shapes != b.shapes:
-        return Divergence("initial", None, {"model": index}, f"the models{model} have {_other_layout(a, b)}: "
-                          "an architecture default changed")
+        subject = f"model {index} has" if several else "the models have"
+        why = ("the two variants build other architectures" if variants else
+               "an architecture default changed")
+        return Divergence("initial", None, {"model": index}, f"{subject} {_other_layout(a, b)}: {why}")
     for layer, (was, now) in enumerate(zip(a.starting_state, b.starting_state)):
         if was != now:
             label = b.layers[layer] if layer < len(b.layers) else f"layer {layer}"

@@ -226,7 +226,7 @@ def _same_invariant(env: str, case: str, doc: Results, inv: Same, tol) -> Verdic
     run_a, run_b = variants_of(doc, case).get(va), variants_of(doc, case).get(vb)
     divergence = locate(diffs, run_a.probe if run_a is not None and ":" not in inv.a else None,
                         run_b.probe if run_b is not None and ":" not in inv.a else None,
-                        a if ":" not in inv.a else {}, Status.CLOSE)
+                        a if ":" not in inv.a else {}, Status.CLOSE, variants=True)
     worst_diff = max((d for d in diffs if d.status == status), key=lambda d: d.max_rel)
     return Verdict(
         env, case, Check.INVARIANT, status, Outcome.REGRESSION,
