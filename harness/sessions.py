@@ -207,8 +207,9 @@ def _environment_session(spec: envs_module.EnvSpec) -> None:
 def _aggregate_session(specs: list[envs_module.EnvSpec], compare_args: list[str]) -> None:
     @nox.session(name="matrix", requires=[f"matrix({spec.id})" for spec in specs], **_parallel(False), **_HOST)
     def matrix(session: nox.Session) -> None:
-        """Every environment (N at a time on N cores), the evidence cross-version causes need, then
-        compare once and write report/."""
+        """Every environment, N at a time on N cores; then evidence, compare and report/ once.
+
+        The evidence is what the cross-version causes need (transplants, round-off members)."""
         if config.get("HARNESS_SKIP_COMPARE"):
             session.log("HARNESS_SKIP_COMPARE=1: no comparison")
             return
@@ -224,8 +225,10 @@ def _harness_sessions(compare_args: list[str], bisect_args: list[str]) -> None:
 
     @nox.session(**_parallel(False), **_HOST)
     def report(session: nox.Session) -> None:
-        """Write report/ for the results present; succeeds whenever it was written (use compare
-        where the verdict must fail the job: exit codes 1, 3, 4, 5 are verdicts, 2 a usage error)."""
+        """Write report/ for the results present; succeeds whenever the report was written.
+
+        Use compare where the verdict must fail the job: exit codes 1, 3, 4, 5 are verdicts, 2 a
+        usage error."""
         session.run(*_harness(session), "compare", *compare_args, *session.posargs, external=True,
                     success_codes=[0, 1, 3, 4, 5])
 

@@ -185,8 +185,8 @@ def _transplanted(variant: str, before: VariantResult | GoldenVariant, after: Va
     transplant = after.evidence.transplants.get(before_name) if after.evidence is not None else None
     if transplant is None:
         missing = ("the golden values left no initial weights to start from" if before_name == "golden" else
-                   f"no run of {after_name} from {before_name}'s initial weights was made (run the matrix where both "
-                   "environments are)")
+                   f"no run of {after_name} from {before_name}'s initial weights was made (gather it: "
+                   "`nox -s compare -- --evidence`, which `nox -s matrix` does)")
         return VariantCause(variant, Cause.UNKNOWN, f"{where}; {missing}, so a random stream cannot be told from a "
                             "real change")
     if transplant.error is not None:
@@ -233,7 +233,7 @@ def _without_model(variant: str, before: VariantResult | GoldenVariant, after: V
             streams.append((name, evidence.stream))
     if not streams:
         return VariantCause(variant, Cause.UNKNOWN, f"{where}: beyond round-off ({judged.describe()}); no stream "
-                            "evidence was gathered (run the matrix where the environments are)", judged)
+                            "evidence was gathered (gather it: `nox -s compare -- --evidence`, which `nox -s matrix` does)", judged)
     for name, stream in streams:
         drawn = roundoff.judge(before.observables, after.observables, stream, overrides)
         if not (drawn.explained and stream.values and any(any(v) for v in stream.values.values())):

@@ -43,7 +43,9 @@ class Verdict:
 
     def with_outcome(self, outcome: Outcome, known: dict | None = None, note: str = "") -> Verdict:
         """This verdict with another outcome (and known-failure entry), ``note`` appended to its message."""
-        message = self.message + (f" {note}" if note else "")
+        # A message that ends without a full stop gets one before the note: "… (answer 4). Known failure: …".
+        sep = " " if self.message.rstrip().endswith((".", "!", "?", ":")) else ". "
+        message = self.message.rstrip() + (sep + note if note else "") if self.message else note
         return dataclasses.replace(self, outcome=outcome, known=known, message=message)
 
     @property
