@@ -149,7 +149,7 @@ def cmd_evidence(args: argparse.Namespace) -> int:
                            options.reference, options.between)
     seconds = time.perf_counter() - started
     # The benchmark reads this line (bench/harness_runs.py): keep its form, "evidence: … in X s".
-    if said and said[0].startswith("evidence: nothing to gather"):
+    if said and said[0].startswith(evidence.NOTHING_TO_GATHER):
         print(f"evidence: results read and checked, nothing run, in {seconds:.1f} s")
     else:
         print(f"evidence: done in {seconds:.1f} s")

@@ -172,6 +172,9 @@ def plan_more(results: dict[str, Results], pairs: list[edges_module.Edge], wante
     return needed
 
 
+NOTHING_TO_GATHER = "evidence: nothing to gather"  # gather's only line when it runs nothing (cli reads it)
+
+
 def gather(specs: list[envs.EnvSpec], options: RunOptions, reference: str | None = None,
            between: tuple[str, str] | None = None, progress: Callable[[str], None] = print,
            jobs: int | None = None) -> list[str]:
@@ -192,8 +195,7 @@ def gather(specs: list[envs.EnvSpec], options: RunOptions, reference: str | None
     wanted = max(1, options.envelope)
     todo = plan(results, pairs, options.results_dir, members.first_members(wanted), wanted)
     if not todo:
-        said = ("evidence: nothing to gather (every pair that needs evidence has it in its results or its "
-                "golden values)")
+        said = f"{NOTHING_TO_GATHER} (every pair that needs evidence has it in its results or its golden values)"
         progress(said)
         return [said]
     unknown = sorted({t["case"] for work in todo.values() for t in work.tasks} - set(cases))
