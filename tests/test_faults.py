@@ -405,11 +405,29 @@ class WaitingRun:
     def release(self) -> None:
         (self.signals / "release").write_text("")
 
+    def outcome(self, timeout: float) -> str:
+        """The host's output once it has exited; a host still running after ``timeout``
+        seconds fails the test with the stacks of all its threads (faulthandler, on SIGABRT)
+        and the processes of its group, so that a hang says where it is."""
+        try:
+            return self.proc.communicate(timeout=timeout)[0]
+        except subprocess.TimeoutExpired:
+            tree = subprocess.run(["ps", "-o", "pid,ppid,stat,etime,args", "-g", str(self.proc.pid)],
+                                  capture_output=True, text=True).stdout
+            self.proc.send_signal(signal.SIGABRT)
+            out = self.proc.communicate(timeout=30)[0]
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)  # workers it left
+            except ProcessLookupError:
+                pass
+            pytest.fail(f"the host did not exit within {timeout:g} s\n{tree}\n{out[-6000:]}")
+
 
 def start_waiting_run(results: Path, signals: Path, env: str = FAULT_ENV) -> WaitingRun:
     signals.mkdir()
     cmd = drive.run_command(env, [drive.case_dir("control")], results, "--case", "waits")
-    proc = subprocess.Popen(cmd, cwd=drive.ROOT, env=dict(os.environ, TFREPRO_TEST_SIGNAL_DIR=str(signals)),
+    environ = dict(os.environ, TFREPRO_TEST_SIGNAL_DIR=str(signals), PYTHONFAULTHANDLER="1")
+    proc = subprocess.Popen(cmd, cwd=drive.ROOT, env=environ,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     return WaitingRun(proc, signals)
 
@@ -441,7 +459,7 @@ def test_sigint_mid_run_keeps_the_previous_results(tmp_path, previous_run):
     run = start_waiting_run(results, tmp_path / "signals")
     worker = run.worker_pid()
     os.killpg(run.proc.pid, signal.SIGINT)  # Ctrl-C: the whole foreground group
-    out, _ = run.proc.communicate(timeout=60)
+    out = run.outcome(timeout=60)
     assert run.proc.returncode == 130, out[-3000:]
     assert _documents(results) == before
     deadline = time.time() + 10

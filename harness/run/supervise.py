@@ -267,7 +267,7 @@ class Supervisor:
                 return self._ended(proc, current, ready)
 
     def _ended(self, proc: subprocess.Popen, current: int | None, ready: bool) -> bool:
-        code = proc.wait()
+        code = self._reap(proc)
         how = _describe_exit(code)
         if current is not None:
             self._fail_case(self.tasks[current]["case"], f"the interpreter crashed during this case ({how})",
@@ -278,6 +278,17 @@ class Supervisor:
             self._framework_failed({"type": "Crash", "message": f"worker {how} before it was ready",
                                     "traceback": _tail(self.log_path)})
         return False
+
+    def _reap(self, proc: subprocess.Popen) -> int:
+        """The exit code of a worker whose event stream has ended. It may still be tearing
+        down its framework (seconds for TensorFlow, and unbounded where a thread of it
+        hangs at exit): a stop (Ctrl-C) kills it instead of waiting for that."""
+        while True:
+            try:
+                return proc.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                if self.stop.is_set():
+                    proc.kill()
 
     # -- bookkeeping ----------------------------------------------------------
     def _parse_event(self, line: bytes) -> dict | None:
