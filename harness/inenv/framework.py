@@ -311,6 +311,19 @@ class Framework:
                 out.append(("%s#%d" % (type(layer).__name__, len(out)), layer))
         return out
 
+    def weight_groups(self, model):
+        """(label, trainable variables, other variables) for every layer with trainable
+        weights, labelled as weighted_layers() does. Each list is read once: Keras gathers
+        a layer's weights through its nested modules on every access, which made these
+        reads a tenth of a Keras 2 step when the probe read them five times a layer."""
+        out = []
+        for layer in model.layers:
+            trainable = list(layer.trainable_weights)
+            if trainable:
+                out.append(("%s#%d" % (type(layer).__name__, len(out)), trainable,
+                            list(layer.non_trainable_weights)))
+        return out
+
     def weight_sums(self, model):
         """Seed 001's trajectory entry: the sum of each layer's first weight array.
         Only those arrays are read, in one go: per-step trajectories of deep nets

@@ -169,14 +169,11 @@ class Probe:
 
     def _state(self, model):
         """[trainable digest, other digest] per weighted layer, read in one go."""
-        layers = self.fw.weighted_layers(model)
-        variables = []
-        for _, layer in layers:
-            variables += list(layer.trainable_weights) + list(layer.non_trainable_weights)
-        values = self.fw.read_variables(variables)
+        groups = self.fw.weight_groups(model)
+        values = self.fw.read_variables([v for _, trainable, other in groups for v in trainable + other])
         out, i = [], 0
-        for _, layer in layers:
-            n_train, n_other = len(layer.trainable_weights), len(layer.non_trainable_weights)
+        for _, trainable, other in groups:
+            n_train, n_other = len(trainable), len(other)
             out.append([digest(values[i:i + n_train]), digest(values[i + n_train:i + n_train + n_other])])
             i += n_train + n_other
         return out
