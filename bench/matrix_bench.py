@@ -4,12 +4,16 @@
     nox -s bench -- --envs tf2.15-keras2,tf2.21-keras3.13 --cases samplewise_normalization
     nox -s bench -- --phases floor,cold
 
-Phases, in order (--phases picks some; the first seven run by default):
+Phases, in order (--phases picks some; the first eight run by default):
 
   floor      each environment built with plain `uv venv` + `uv pip sync` of its lock, then a
              bare script that imports the framework and trains every case once through the
              same adapter (bench/bare_run.py), one environment after another: the floor of
              issue 17, which a faster adapter lowers too
+  pairs      the floor again, --jobs environments at a time (two on two cores): the same bare
+             work side by side, with no harness at all. Two processes on two cores each run
+             slower than one alone (shared caches and memory bandwidth), so this is the best
+             any harness can do here; cold is shown against it too
   first      `nox -s matrix` in a fresh --envdir and results folder with no golden values (a
              new project's first run: every variant twice); its results are blessed into the
              benchmark's own golden folder. --golden-from DIR blesses DIR's results instead
@@ -79,6 +83,7 @@ class Bench:
         self.workdir = os.path.abspath(args.workdir)
         self.golden = os.path.join(self.workdir, "golden")
         self.floor: Floor | None = None
+        self.pairs: Floor | None = None
         self.runs: dict[str, MatrixRun] = {}
         self.report: tuple[Measured, int] | None = None
         self.naive: dict[str, dict] = {}
@@ -99,6 +104,17 @@ class Bench:
             + (f"; failed: {', '.join(missing)}" if missing else ""))
         self.figures["floor"] = {"seconds": self.floor.wall_seconds, "max_rss_mb": self.floor.max_rss_mb,
                                  "envs": [dataclasses.asdict(e) for e in self.floor.envs]}
+
+    def phase_pairs(self) -> None:
+        jobs = self.args.jobs
+        self.pairs = run_floor(list(self.chosen.specs), list(self.chosen.cases.values()),
+                               os.path.join(self.workdir, "pairs"), jobs)
+        say(f"pairs: {self.pairs.wall_seconds:.1f} s for the floor's bare runs {jobs} at a time "
+            f"(bare runs {sum(e.run.seconds for e in self.pairs.envs if e.run):.1f} s added up), "
+            f"peak {self.pairs.max_rss_mb:.0f} MB")
+        self.figures["pairs"] = {"seconds": self.pairs.wall_seconds, "jobs": jobs,
+                                 "max_rss_mb": self.pairs.max_rss_mb,
+                                 "envs": [dataclasses.asdict(e) for e in self.pairs.envs]}
 
     def phase_first(self) -> None:
         shutil.rmtree(self.golden, ignore_errors=True)
@@ -279,6 +295,7 @@ class Bench:
                     self.figures[key] = ratio
                     lines.append(target_line(f"{what}: {run.measured.seconds:.1f} / {floor.wall_seconds:.1f} s "
                                              f"= {ratio:.2f} x floor", ratio, TARGETS[key]))
+            lines += self._pairs_lines(floor)
             first = self.runs.get("first")
             if first:
                 ratio = first.measured.seconds / floor.wall_seconds
@@ -315,6 +332,29 @@ class Bench:
         lines.append("peak memory, largest single process (MB): "
                      + ", ".join(f"{k} {v:.0f}" for k, v in peaks.items())
                      + f"; whole benchmark (RUSAGE_CHILDREN) {children_peak_mb():.0f}")
+        return lines
+
+    def _pairs_lines(self, floor: Floor) -> list[str]:
+        """The floor's bare runs side by side against one at a time: what running
+        environments together gives on this machine before any harness (the pairs phase),
+        and the cold run against that."""
+        pairs, cold = self.pairs, self.runs.get("cold")
+        if pairs is None:
+            return []
+        alone = {e.env: e.run.seconds for e in floor.envs if e.run and e.run.returncode == 0}
+        beside = {e.env: e.run.seconds for e in pairs.envs if e.run and e.run.returncode == 0}
+        both = sorted(set(alone) & set(beside))
+        slower = sum(beside[e] for e in both) / sum(alone[e] for e in both) if both else float("nan")
+        ratio = pairs.wall_seconds / floor.wall_seconds
+        self.figures["pairs_ratio"] = ratio
+        self.figures["pairs_slowdown"] = slower
+        lines = [f"the floor's bare runs {self.figures['pairs']['jobs']} at a time: "
+                 f"{pairs.wall_seconds:.1f} / {floor.wall_seconds:.1f} s = {ratio:.2f} x floor (each bare run "
+                 f"{slower:.2f} x as long as alone, {len(both)} environment(s)): the best a harness can do here"]
+        if cold:
+            self.figures["cold_over_pairs"] = cold.measured.seconds / pairs.wall_seconds
+            lines.append(f"cold `nox -s matrix` against those bare runs side by side: {cold.measured.seconds:.1f} / "
+                         f"{pairs.wall_seconds:.1f} s = {cold.measured.seconds / pairs.wall_seconds:.2f} x")
         return lines
 
     def _keras3_lines(self) -> list[str]:

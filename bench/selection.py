@@ -13,8 +13,8 @@ from harness.matrix import envs
 from harness.run import options as run_options
 
 DESCRIPTION = "What the harness costs on this machine, next to the bare framework work."
-PHASES = ("floor", "first", "cold", "other", "unchanged", "report", "naive", "warm", "full", "scaling")
-DEFAULT_PHASES = PHASES[:7]
+PHASES = ("floor", "pairs", "first", "cold", "other", "unchanged", "report", "naive", "warm", "full", "scaling")
+DEFAULT_PHASES = ("floor", "pairs", "first", "cold", "other", "unchanged", "report", "naive")
 KERAS3 = re.compile(r"keras3\.(\d+)$")
 
 

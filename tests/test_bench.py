@@ -160,3 +160,20 @@ def test_breakdown_accounts_for_the_session(measured):
     assert cost.overhead == pytest.approx(cost.session - floored.envs[0].seconds)
     assert cost.own < cost.framework_import  # the harness's own share is small beside TensorFlow's import
     assert "tf2.15-keras2" in "\n".join(breakdown.render([cost]))
+
+
+@pytest.mark.envs
+def test_the_pairs_line_sets_the_cold_run_against_bare_runs_side_by_side(measured, tmp_path):
+    from bench import matrix_bench
+
+    floored, cold, _ = measured
+    args = selection.parse_args(["--envs", ENV, "--cases", CASE, "--workdir", str(tmp_path)])
+    bench = matrix_bench.Bench(args, selection.select(args))
+    bench.floor, bench.runs["cold"] = floored, cold
+    assert not bench._pairs_lines(floored)  # no pairs phase: no line
+    bench.pairs = floored  # the same bare run standing for both: side by side as fast as alone
+    bench.figures["pairs"] = {"jobs": 2}
+    pairs, against = bench._pairs_lines(floored)
+    assert "= 1.00 x floor (each bare run 1.00 x as long as alone, 1 environment(s))" in pairs
+    expected = cold.measured.seconds / floored.wall_seconds
+    assert against.endswith(f"= {expected:.2f} x") and bench.figures["cold_over_pairs"] == pytest.approx(expected)
