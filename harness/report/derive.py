@@ -54,6 +54,19 @@ def env_span(members: Sequence[str], order: Sequence[str]) -> str:
     return ", ".join(members)
 
 
+def env_spans(members: Sequence[str], order: Sequence[str]) -> str:
+    """``members`` in ``order``, each run of consecutive ones as env_span writes it:
+    "tf1.15-keras2 … tf2.14-keras2 (14), tf2.16-keras3.0 … jax-keras3.15 (17)"."""
+    where = {e: i for i, e in enumerate(order)}
+    runs: list[list[str]] = []
+    for m in sorted(members, key=lambda e: where.get(e, len(order))):
+        if runs and m in where and runs[-1][-1] in where and where[m] == where[runs[-1][-1]] + 1:
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    return ", ".join(env_span(r, order) for r in runs)
+
+
 # -- one cause, one item -----------------------------------------------------------------
 def _unrecorded(fact: str) -> bool:
     return " does not record " in fact

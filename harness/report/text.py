@@ -25,6 +25,9 @@ SECTIONS = (
 )
 
 MARK = derive.STATUS_MARK
+# More environments not run than this (a run of a few of the matrix's) are one line in the
+# grid and one note, not a row and a note each: the summary stays about what ran.
+NOT_RUN_ROWS = 3
 CLAIM_MARK = {"holds": "+", "fails": "x", "unmeasured": "."}
 
 
@@ -32,16 +35,32 @@ def _numbered(cases: list[str]) -> str:
     return "  ".join(f"{i + 1}={c}" for i, c in enumerate(cases))
 
 
+def not_run(ev: Evaluation) -> list[str]:
+    """The environments selected but not run (no results), in the grid's order, when
+    there are more than NOT_RUN_ROWS of them (else none: each keeps its row and note)."""
+    absent = [v.env for v in ev.verdicts if v.check == Check.ENVIRONMENT and v.status == Status.MISSING]
+    return absent if len(absent) > NOT_RUN_ROWS else []
+
+
+def _not_run_line(ev: Evaluation, absent: list[str]) -> str:
+    return (f"not run: {derive.plural(len(absent), 'environment')}: "
+            f"{derive.env_spans(absent, [s.id for s in ev.specs])}")
+
+
 def golden_grid(ev: Evaluation) -> list[str]:
     """The golden comparison as a text grid: a column per case (numbered), a row per
-    environment, a mark per verdict, and the legend."""
+    environment, a mark per verdict, and the legend. Many environments not run are one
+    line under the rows (see NOT_RUN_ROWS)."""
     cases = ev.cases
-    width = max([len(s.id) for s in ev.specs] + [11])
+    absent = set(not_run(ev))
+    width = max([len(s.id) for s in ev.specs if s.id not in absent] + [11])
     lines = ["golden: " + _numbered(cases),
              f"{'environment':<{width}}  " + "  ".join(f"{i + 1:>2}" for i in range(len(cases)))]
     index = {(v.env, v.case): v for v in ev.verdicts if v.check == Check.GOLDEN}
     env_level = {v.env: v for v in ev.verdicts if v.check == Check.ENVIRONMENT}
     for spec in ev.specs:
+        if spec.id in absent:
+            continue
         if spec.id in env_level:
             status = env_level[spec.id].status
             lines.append(f"{spec.id:<{width}}  {'not run' if status == Status.MISSING else status.value}")
@@ -51,6 +70,8 @@ def golden_grid(ev: Evaluation) -> list[str]:
             v = index.get((spec.id, case))
             cells.append(f"{MARK[v.status] if v else '-':>2}")
         lines.append(f"{spec.id:<{width}}  " + "  ".join(cells))
+    if absent:
+        lines.append(_not_run_line(ev, not_run(ev)))
     lines.append("  = identical  ~ close (bits differ, within tolerance)  r round-off (bits moved by a machine "
                  "difference, explained by round-off)  D drift  ? missing  E error")
     return lines
@@ -169,11 +190,16 @@ def render(ev: Evaluation) -> str:
             shared = _shared(v, by_key)
             if shared:
                 out.append(shared)
-    notes = [v for v in ev.verdicts if v.outcome == Outcome.INFO and v.check in (Check.GOLDEN, Check.ENVIRONMENT)]
-    if notes:
+    absent = not_run(ev)
+    notes = [v for v in ev.verdicts if v.outcome == Outcome.INFO and v.check in (Check.GOLDEN, Check.ENVIRONMENT)
+             and not (v.check == Check.ENVIRONMENT and v.env in absent)]
+    if notes or absent:
         out.append("")
-        out.append(f"NOTES: {len(notes)}")
+        out.append(f"NOTES: {len(notes) + len(absent)}")
         out += [f"  [{v.env}] {v.case} {v.check_id}: {v.message}" for v in notes]
+        if absent:
+            out.append(f"  {_not_run_line(ev, absent)}: `nox -s matrix` runs every one, "
+                       f"`nox -s \"matrix(ID)\"` one of them.")
     out += claim_lines(ev, derive.claims(ev))
     out += drift_map_lines(ev, derive.drift_map(ev))
     out += reference_lines(ev, derive.reference_map(ev))
