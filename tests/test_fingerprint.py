@@ -120,7 +120,7 @@ CHANGES = [
      ["TF_ENABLE_ONEDNN_OPTS unset → 0", "oneDNN on → off"]),
     ("oneDNN capped to AVX2", [("numerics.env.ONEDNN_MAX_CPU_ISA", "AVX2")], ["ONEDNN_MAX_CPU_ISA unset → AVX2"]),
     ("another XLA flag", [("numerics.xla.flags", ["--xla_cpu_multi_thread_eigen=false", "--xla_cpu_use_thunk_runtime=false"])],
-     ["XLA_FLAGS +--xla_cpu_use_thunk_runtime=false"]),
+     ["XLA_FLAGS gained --xla_cpu_use_thunk_runtime=false"]),
     ("more threads", [("numerics.threads.intra_op", 2)], ["TensorFlow intra-op threads 1 → 2"]),
     ("numpy without AVX-512", [("numerics.numpy_simd.usable", ["AVX2"]), ("numerics.numpy_simd.detected", ["AVX2"])],
      ["numpy SIMD dispatch -AVX512F -AVX512_SKX", "CPU features numpy detects -AVX512F -AVX512_SKX"]),
@@ -215,7 +215,7 @@ def test_a_first_format_fingerprint_of_this_machine_leaves_the_verdict_open():
     ("cpu.model", "Intel Xeon", "CPU Intel Xeon → AMD EPYC"),
     ("cpu.count", 4, "logical CPUs 4 → 2"),
     ("platform", "Linux-6.18.44-fc-v657-x86_64-with-glibc2.34", "libc (platform string) glibc2.34 → glibc2.36"),
-    ("env", {"TF_DETERMINISTIC_OPS": "1"}, "XLA_FLAGS +--xla_cpu_multi_thread_eigen=false"),
+    ("env", {"TF_DETERMINISTIC_OPS": "1"}, "XLA_FLAGS gained --xla_cpu_multi_thread_eigen=false"),
     ("env", {"TF_DETERMINISTIC_OPS": "1", "TF_ENABLE_ONEDNN_OPTS": "0",
              "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false"}, "TF_ENABLE_ONEDNN_OPTS 0 → unset"),
 ])

@@ -96,6 +96,14 @@ def _set_delta(before: Iterable, after: Iterable, limit: int = 12) -> str:
     return " ".join(words[:limit]) + more
 
 
+def _flag_delta(before: Iterable, after: Iterable) -> str:
+    """A change of an options variable in words ("gained --a; lost b=1"): "+x -y" would read
+    as options themselves when the tokens are options."""
+    a, b = set(map(str, before)), set(map(str, after))
+    parts = [f"{verb} {' '.join(sorted(items))}" for verb, items in (("gained", b - a), ("lost", a - b)) if items]
+    return "; ".join(parts)
+
+
 def _same(a: object, b: object) -> bool:
     if isinstance(a, list | tuple | set | frozenset) and isinstance(b, list | tuple | set | frozenset):
         return sorted(map(str, a)) == sorted(map(str, b))
@@ -110,8 +118,10 @@ def _compare(label: str, a: object, b: object, form: str) -> Change | None:
         return Change(Kind.UNKNOWN, (label,), f"{label} {_render(a, form)} → {_render(b, form)}")
     if _same(a, b):
         return None
-    if form == "set" and isinstance(a, list | tuple | set | frozenset) and isinstance(b, list | tuple | set | frozenset):
-        return Change(Kind.CHANGED, (label,), f"{label} {_set_delta(a, b)}")
+    if form in ("set", "flags") and isinstance(a, list | tuple | set | frozenset) \
+            and isinstance(b, list | tuple | set | frozenset):
+        delta = _set_delta(a, b) if form == "set" else _flag_delta(a, b)
+        return Change(Kind.CHANGED, (label,), f"{label} {delta}")
     return Change(Kind.CHANGED, (label,), f"{label} {_render(a, form)} → {_render(b, form)}")
 
 

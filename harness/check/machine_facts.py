@@ -44,7 +44,7 @@ class Fact:
     key: str  # dotted path into the "machine"/"numerics" sections
     label: str  # names the fact in a change: "CPU family"
     topic: str  # names it in "does not record …"
-    form: str = "plain"  # plain | set | bytes | switch
+    form: str = "plain"  # plain | set | flags (a set said in words: its tokens look like options) | bytes | switch
     numerics: bool = False  # a numerics setting rather than a machine fact
 
 
@@ -66,8 +66,8 @@ MACHINE_FACTS = (
 CACHE_SOURCES = (("kernel", "as the kernel reports it"), ("glibc", "as glibc's cpuid reading reports it"),
                  ("eigen", "as Eigen reads cpuid"))
 NUMERICS_FACTS = (
-    Fact("xla.flags", "XLA_FLAGS", "XLA flags", "set", True),
-    Fact("xla.tf_flags", "TF_XLA_FLAGS", "TF_XLA_FLAGS", "set", True),
+    Fact("xla.flags", "XLA_FLAGS", "XLA flags", "flags", True),
+    Fact("xla.tf_flags", "TF_XLA_FLAGS", "TF_XLA_FLAGS", "flags", True),
     Fact("xla.tf_jit", "TensorFlow XLA JIT", "the TensorFlow XLA JIT setting", "plain", True),
     Fact("threads.cpus_usable", "CPUs usable by the worker", "the CPUs usable", "plain", True),
     Fact("threads.intra_op", "TensorFlow intra-op threads", "thread counts", "plain", True),
