@@ -91,6 +91,7 @@ def _specs(tags: list[str], env_ids: list[str] | None = None) -> list[envs.EnvSp
     of ``tags`` (else HARNESS_TAGS, as the noxfile's matrix reads it: `HARNESS_TAGS=keras3-sweep
     nox -s matrix` then compares the environments it ran). An unknown id or a tag no
     environment has is a usage error, never an empty, passing selection."""
+    env_ids = [e for given in env_ids or [] for e in given.split(",") if e]  # --env a,b as --env a --env b
     if env_ids:
         try:
             return envs.select(ids=env_ids)

@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup, sha
     parser.add_argument("--report", default=None, metavar="DIR", help="report folder ('' for none; HARNESS_REPORT)")
     parser.add_argument("--tag", action="append", default=[], help="environments by tag (HARNESS_TAGS)")
     parser.add_argument("--env", action="append", default=[], metavar="ID",
-                        help="only this environment (repeatable; before --tag)")
+                        help="only this environment (repeatable, or comma-separated; before --tag)")
     parser.add_argument("--between", nargs=2, default=None, metavar=("A", "B"),
                         help="also compare environment A with environment B, whatever their lineages")
     parser.add_argument("--fail-on-drift", action="store_true", help="cross-version drift fails the run")
