@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import os
 import resource
+import shutil
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -35,21 +37,29 @@ def run_measured(cmd: list[str], log: str, env: dict[str, str] | None = None, cw
     sampled every SAMPLE_SECONDS with psutil. Shared pages count once per process,
     so the sum errs high."""
     os.makedirs(os.path.dirname(os.path.abspath(log)), exist_ok=True)
+    # Its temporary files (TensorFlow's autograph sources, a case's model files) go to a
+    # folder of its own, removed when it ends, as the harness's workers do: the bench's bare
+    # runs left hundreds in /tmp.
+    scratch = tempfile.mkdtemp(prefix="tfrepro-bench-tmp-")
+    env = dict(os.environ if env is None else env, TMPDIR=scratch, TMP=scratch, TEMP=scratch)
     started = time.perf_counter()
-    with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env=env, cwd=cwd)
-        sampler = TreeSampler(proc.pid)
-        sampler.start()
-        try:
-            _, status, usage = _wait4(proc, timeout)
-        except BaseException:
-            proc.kill()
-            proc.wait()
-            raise
-        finally:
-            sampler.stop()
-    seconds = time.perf_counter() - started
+    try:
+        with open(log, "w") as out:
+            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    env=env, cwd=cwd)
+            sampler = TreeSampler(proc.pid)
+            sampler.start()
+            try:
+                _, status, usage = _wait4(proc, timeout)
+            except BaseException:
+                proc.kill()
+                proc.wait()
+                raise
+            finally:
+                sampler.stop()
+        seconds = time.perf_counter() - started
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     proc.returncode = os.waitstatus_to_exitcode(status)  # Popen did not reap it; tell it
     return Measured(seconds, proc.returncode, usage.ru_maxrss / 1024.0, log, sampler.peak_mb)
 

@@ -28,6 +28,16 @@ def test_measure_sees_the_time_and_memory_of_the_process_tree(tmp_path):
     assert children_peak_mb() >= measured.max_rss_mb
 
 
+def test_a_measured_command_keeps_its_temporary_files_to_itself(tmp_path):
+    # TensorFlow writes autograph sources to the temporary folder and never removes them.
+    script = "import tempfile; fd, path = tempfile.mkstemp(suffix='.py'); print(path)"
+    measured = run_measured([sys.executable, "-c", script], str(tmp_path / "log"))
+    assert measured.returncode == 0
+    left = (tmp_path / "log").read_text().strip()
+    assert os.path.basename(os.path.dirname(left)).startswith("tfrepro-bench-tmp-")
+    assert not os.path.exists(os.path.dirname(left))
+
+
 def test_fit_line_tells_a_line_from_a_curve():
     line = scaling.fit_line([1, 2, 3], [12.0, 15.0, 18.0])
     assert (round(line.intercept, 9), round(line.slope, 9), line.worst_residual) == (9.0, 3.0, 0.0)
