@@ -385,6 +385,27 @@ def test_case_timeout_from_the_command_line_and_the_environment(tmp_path):
         assert cases["hangs"]["error"]["message"] == f"timed out after {seconds} s (the case was killed)"
 
 
+def test_a_worker_that_stops_talking_without_exiting_is_killed(tmp_path):
+    # The case closes the worker's event stream and lingers 100 s, as a worker whose framework
+    # hangs in its teardown would: the host kills it after REAP_SECONDS, says so, and runs the
+    # next case in a new worker.
+    from harness.run import supervise
+
+    results = tmp_path / "results"
+    cmd = drive.run_command(FAULT_ENV, [drive.case_dir("control")], results, "--case", "silent", "--case", "quick",
+                            "--repeat", "1")
+    started = time.time()
+    proc = subprocess.run(cmd, check=False, cwd=drive.ROOT, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert time.time() - started < 90  # not the case's 100 s
+    cases = drive.results_of(results, FAULT_ENV)["cases"]
+    assert cases["silent"]["status"] == "error"
+    assert cases["silent"]["error"]["message"] == (
+        "the worker stopped sending events during this case and did not exit within "
+        f"{supervise.REAP_SECONDS:g} s (it was killed)")
+    assert cases["quick"]["status"] == "ok"
+
+
 # -- interrupted and concurrent runs ----------------------------------------------
 @dataclasses.dataclass
 class WaitingRun:
@@ -426,7 +447,12 @@ class WaitingRun:
 def start_waiting_run(results: Path, signals: Path, env: str = FAULT_ENV) -> WaitingRun:
     signals.mkdir()
     cmd = drive.run_command(env, [drive.case_dir("control")], results, "--case", "waits")
-    environ = dict(os.environ, TFREPRO_TEST_SIGNAL_DIR=str(signals), PYTHONFAULTHANDLER="1")
+    # Its own temporary folder: a host killed with SIGKILL leaves its job file and its
+    # worker's scratch folder behind (nothing can remove them), here and not in /tmp.
+    scratch = signals.parent / f"{signals.name}-tmp"
+    scratch.mkdir()
+    environ = dict(os.environ, TFREPRO_TEST_SIGNAL_DIR=str(signals), PYTHONFAULTHANDLER="1",
+                   TMPDIR=str(scratch), TMP=str(scratch), TEMP=str(scratch))
     proc = subprocess.Popen(cmd, cwd=drive.ROOT, env=environ,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     return WaitingRun(proc, signals)

@@ -37,6 +37,7 @@ from harness.run.options import RunOptions
 from harness.run.staging import runner_path
 
 LOG_TAIL_LINES = 15
+REAP_SECONDS = 10.0  # how long a worker whose event stream has ended may take to exit
 
 
 def now() -> str:
@@ -267,10 +268,14 @@ class Supervisor:
                 return self._ended(proc, current, ready)
 
     def _ended(self, proc: subprocess.Popen, current: int | None, ready: bool) -> bool:
-        code = self._reap(proc)
-        how = _describe_exit(code)
+        code, lingered = self._reap(proc)
+        how = (f"it stopped sending events and did not exit within {REAP_SECONDS:g} s, so it was killed"
+               if lingered else _describe_exit(code))
         if current is not None:
-            self._fail_case(self.tasks[current]["case"], f"the interpreter crashed during this case ({how})",
+            what = (f"the worker stopped sending events during this case and did not exit within "
+                    f"{REAP_SECONDS:g} s (it was killed)" if lingered
+                    else f"the interpreter crashed during this case ({how})")
+            self._fail_case(self.tasks[current]["case"], what,
                             {"type": "Crash", "message": how, "traceback": _tail(self.log_path)})
             self.finished.add(current)
             return True
@@ -279,16 +284,20 @@ class Supervisor:
                                     "traceback": _tail(self.log_path)})
         return False
 
-    def _reap(self, proc: subprocess.Popen) -> int:
-        """The exit code of a worker whose event stream has ended. It may still be tearing
-        down its framework (seconds for TensorFlow, and unbounded where a thread of it
-        hangs at exit): a stop (Ctrl-C) kills it instead of waiting for that."""
+    def _reap(self, proc: subprocess.Popen) -> tuple[int, bool]:
+        """(exit code, whether it outlived REAP_SECONDS) of a worker whose event stream has
+        ended. It may still be tearing down its framework (seconds for TensorFlow, without
+        end where a thread of it hangs at exit) or be stuck after closing the stream: it is
+        killed after REAP_SECONDS, or at once on a stop (Ctrl-C), since nothing more can
+        come from it."""
+        deadline = time.time() + REAP_SECONDS
         while True:
             try:
-                return proc.wait(timeout=0.5)
+                return proc.wait(timeout=0.5), False
             except subprocess.TimeoutExpired:
-                if self.stop.is_set():
+                if self.stop.is_set() or time.time() > deadline:
                     proc.kill()
+                    return proc.wait(), not self.stop.is_set()
 
     # -- bookkeeping ----------------------------------------------------------
     def _parse_event(self, line: bytes) -> dict | None:
