@@ -9,7 +9,7 @@ re-exports it):
 It defines:
 
     matrix(<env>)   one per environment: build it from its lock, run the cases that changed
-    matrix          every environment (N at a time on N cores), then compare once
+    matrix          every environment (as many at once as there are cores), then compare once
     compare         verdicts and report/ for the results present (exit code = verdict)
     report          the same, succeeding whenever the report was written
     bless           accept results as golden values: nox -s bless -- <env...|all> [--case NAME]
@@ -207,7 +207,7 @@ def _environment_session(spec: envs_module.EnvSpec) -> None:
 def _aggregate_session(specs: list[envs_module.EnvSpec], compare_args: list[str]) -> None:
     @nox.session(name="matrix", requires=[f"matrix({spec.id})" for spec in specs], **_parallel(False), **_HOST)
     def matrix(session: nox.Session) -> None:
-        """Every environment, N at a time on N cores; then evidence, compare and report/ once.
+        """Every environment, as many at once as there are cores; then evidence, compare and report/ once.
 
         The evidence is what the cross-version causes need (transplants, round-off members)."""
         if config.get("HARNESS_SKIP_COMPARE"):

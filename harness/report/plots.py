@@ -4,7 +4,7 @@ Which figure an observable gets follows from its axes, never from its name, so a
 new case is plotted without a change here:
 
 - a series over epochs or steps (loss, val_loss): a curve per environment;
-- a table over (step, X) (the weight-sum trajectory of seed 001): one panel per
+- a table over (step, X) (the trajectory: each layer's first weight array summed after every step): one panel per
   variant and entry of X (layer), a line per environment;
 - a table or array over (step, X, bin) (per-layer histograms, as in seed 002): one
   panel per variant and X, the last step as bars over the first step's outline;
@@ -266,7 +266,7 @@ def _trajectory(ev: Evaluation, g: _Gathered, name: str) -> Plot:
             series = {e: a[:, c] for e, a in per_env.items() if a.shape[1] > c}
             specs.append(_PanelSpec(r, c, variant, label, sample.axes[0], series))
     axes = next(iter(g.data[(name, variants[0])].values())).axes
-    seed = " (the weight-sum trajectory of seed 001)" if name == "trajectory" else ""
+    seed = " (the sum of each layer's first weight array after every step)" if name == "trajectory" else ""
     return Plot(f"{name}: one panel per variant and {axes[1]}, over {axes[0]}s",
                 f"One line per group of environments whose lines coincide{seed}.",
                 _line_figure(ev, specs, len(variants), width))
