@@ -76,8 +76,10 @@ def _run_workers(spec: envs.EnvSpec, python: str, options: RunOptions, log_path:
     for decision in decisions.values():
         by_reason.setdefault(decision.why, []).append(decision.case)
     for why, names in by_reason.items():
-        which = ", ".join(names) if len(names) < len(decisions) or len(names) == 1 else "every case it runs"
-        progress(f"{spec.id}: {which}: {why}")
+        if len(names) < len(decisions) or len(names) == 1:
+            progress(f"{spec.id}: {', '.join(names)}: {why}")
+        else:
+            progress(f"{spec.id}: {why}")
     state_dir = os.path.join(options.results_dir, spec.id + ".state")
     first_tasks = [_run_task(case, golden, options, state_dir) for case in cases]  # one member at most
     runs = options.repeat if options.repeat and options.repeat > 1 else 2

@@ -40,17 +40,19 @@ def decide(cases: list[str], golden: Golden | None, repeat: int | None) -> dict[
         if repeat == 1:
             out[case] = CasePolicy(case, False, False, "--repeat 1: one run")
         elif repeat is not None and repeat >= 2:
-            out[case] = CasePolicy(case, True, False, f"--repeat {repeat}: every variant again")
+            out[case] = CasePolicy(case, True, False, f"--repeat {repeat}: every variant {repeat} times")
         elif golden is None or case not in golden.cases:
-            out[case] = CasePolicy(case, True, False, "no golden values: every variant again")
+            out[case] = CasePolicy(case, True, False, "no golden values: every variant twice, to check "
+                                   "that it is deterministic")
         else:
             same, differences = machine.blessed_here(golden.cases[case].fingerprint)
             if same:
-                out[case] = CasePolicy(case, False, True, "golden values from this machine: "
-                                       "a repeat only where a result differs", blessed_here=True)
+                out[case] = CasePolicy(case, False, True, "golden values from this machine: one run, a "
+                                       "second only where a result differs from them", blessed_here=True)
             else:
                 changed = [d for d in differences if "does not record" not in d]
                 why = "; ".join(changed[:3]) if changed else "the blessing fingerprint does not record enough to tell"
-                out[case] = CasePolicy(case, False, True, f"another machine than the golden values' ({why}): "
-                                       "a repeat where a result differs (a bitwise match is the second run)")
+                out[case] = CasePolicy(case, False, True, f"golden values from another machine ({why}): one "
+                                       "run, a second where a result differs from them (a bitwise match with "
+                                       "them is the determinism check)")
     return out
