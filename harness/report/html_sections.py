@@ -32,8 +32,9 @@ def grid(m: ReportModel) -> list[str]:
     out = ['<section id="grid"><h2>Cases × environments</h2>',
            ('<p class="muted">Golden comparison mark: = identical, ~ close (bits differ, within tolerance), '
             'r round-off (bits moved by a machine difference, explained by round-off), D drift, ? missing, '
-            'E error; "Δ prev": changed beyond tolerance since the previous version, with the drift map\'s '
-            'mark (the map shows every change). The colour is the worst verdict of the cell; '
+            'E error; "Δ prev": changed beyond tolerance since the previous version, then why, as the '
+            'drift map says it: r round-off (moved by round-off alone, if by more than the tolerance), s random stream, '
+            'c real change, ? unknown (the map shows every change). The colour is the worst verdict of the cell; '
             'hover for the sentences.</p>'),
            '<div class="scroll"><table class="grid"><thead><tr><th>environment</th>']
     out += [f'<th><a href="#case-{i}">{e(case)}</a></th>' for i, case in enumerate(m.cases)]

@@ -52,8 +52,9 @@ def _grid(m: ReportModel) -> list[str]:
         "by round-off), `D` drift, `?` missing, `E` error. "
         "❌ regression, 💥 error, 🎲 nondeterministic, ☑️ known failure, ↗️ drift from the previous version; "
         "inv ✗ broken invariants, claim ✗ claims that do not hold, Δ prev changed beyond tolerance since the "
-        "previous version (with its drift-map mark; the drift map below shows every change, within tolerance "
-        "too).")]
+        "previous version, then why, as the drift map says it: r round-off (moved by round-off alone, if by more than the "
+        "tolerance), s random stream, c real change, ? unknown (the drift map below shows every change, within "
+        "tolerance too).")]
 
 
 def _causes(m: ReportModel) -> list[str]:
