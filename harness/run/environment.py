@@ -58,7 +58,8 @@ def run_environment(spec: envs.EnvSpec, python: str, options: RunOptions | None 
         previous, _ = incremental.read_previous(options.results_dir, spec.id)
         doc = incremental.merge(doc, previous, plan)
         store.write_results(path, doc)
-    progress(f"{spec.id}: wrote {os.path.relpath(path)}")
+    shown = os.path.relpath(path)
+    progress(f"{spec.id}: wrote {path if shown.startswith(os.pardir) else shown}")  # no ../../tmp/…
     return doc
 
 
