@@ -1,7 +1,7 @@
 """What the harness costs on this machine, next to the bare framework work.
 
-    nox -s bench -- --golden-from results          # the full default matrix; README's figures took 38 min
-    nox -s bench -- --golden-from results --phases floor,pairs,first,cold,unchanged,report,naive  # (those)
+    nox -s bench -- --golden-from results          # the full default matrix, every default phase
+    nox -s bench -- --golden-from results --phases floor,pairs,first,cold,unchanged,report,naive  # README's (38 min)
     nox -s bench -- --envs tf2.15-keras2,tf2.21-keras3.13 --cases samplewise_normalization
     nox -s bench -- --phases floor,cold
 
