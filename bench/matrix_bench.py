@@ -349,7 +349,7 @@ class Bench:
         ratio = pairs.wall_seconds / floor.wall_seconds
         self.figures["pairs_ratio"] = ratio
         self.figures["pairs_slowdown"] = slower
-        lines = [f"the floor's bare runs {self.figures['pairs']['jobs']} at a time: "
+        lines = [f"the floor's bare runs {self.args.jobs} at a time: "
                  f"{pairs.wall_seconds:.1f} / {floor.wall_seconds:.1f} s = {ratio:.2f} x floor (each bare run "
                  f"{slower:.2f} x as long as alone, {len(both)} environment(s)): the best a harness can do here"]
         if cold:

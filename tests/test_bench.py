@@ -182,7 +182,6 @@ def test_the_pairs_line_sets_the_cold_run_against_bare_runs_side_by_side(measure
     bench.floor, bench.runs["cold"] = floored, cold
     assert not bench._pairs_lines(floored)  # no pairs phase: no line
     bench.pairs = floored  # the same bare run standing for both: side by side as fast as alone
-    bench.figures["pairs"] = {"jobs": 2}
     pairs, against = bench._pairs_lines(floored)
     assert "= 1.00 x floor (each bare run 1.00 x as long as alone, 1 environment(s))" in pairs
     expected = cold.measured.seconds / floored.wall_seconds

@@ -50,6 +50,8 @@ class Cause(str, enum.Enum):
                 "unknown": "?"}[self.value]
 
 
+# How to get evidence that is missing: one hint, for a missing transplant and a missing stream envelope.
+GATHER_HINT = "gather it: `nox -s compare -- --evidence`, which `nox -s matrix` does"
 SEVERITY = (Cause.ROUND_OFF, Cause.RANDOM_STREAM, Cause.STREAM_THEN_UNKNOWN, Cause.UNKNOWN, Cause.REAL_CHANGE)
 
 
@@ -185,8 +187,7 @@ def _transplanted(variant: str, before: VariantResult | GoldenVariant, after: Va
     transplant = after.evidence.transplants.get(before_name) if after.evidence is not None else None
     if transplant is None:
         missing = ("the golden values left no initial weights to start from" if before_name == "golden" else
-                   f"no run of {after_name} from {before_name}'s initial weights was made (gather it: "
-                   "`nox -s compare -- --evidence`, which `nox -s matrix` does)")
+                   f"no run of {after_name} from {before_name}'s initial weights was made ({GATHER_HINT})")
         return VariantCause(variant, Cause.UNKNOWN, f"{where}; {missing}, so a random stream cannot be told from a "
                             "real change")
     if transplant.error is not None:
@@ -233,7 +234,7 @@ def _without_model(variant: str, before: VariantResult | GoldenVariant, after: V
             streams.append((name, evidence.stream))
     if not streams:
         return VariantCause(variant, Cause.UNKNOWN, f"{where}: beyond round-off ({judged.describe()}); no stream "
-                            "evidence was gathered (gather it: `nox -s compare -- --evidence`, which `nox -s matrix` does)", judged)
+                            f"evidence was gathered ({GATHER_HINT})", judged)
     for name, stream in streams:
         drawn = roundoff.judge(before.observables, after.observables, stream, overrides)
         if not (drawn.explained and stream.values and any(any(v) for v in stream.values.values())):

@@ -266,9 +266,9 @@ def _trajectory(ev: Evaluation, g: _Gathered, name: str) -> Plot:
             series = {e: a[:, c] for e, a in per_env.items() if a.shape[1] > c}
             specs.append(_PanelSpec(r, c, variant, label, sample.axes[0], series))
     axes = next(iter(g.data[(name, variants[0])].values())).axes
-    seed = " (the sum of each layer's first weight array after every step)" if name == "trajectory" else ""
+    what = " (the sum of each layer's first weight array after every step)" if name == "trajectory" else ""
     return Plot(f"{name}: one panel per variant and {axes[1]}, over {axes[0]}s",
-                f"One line per group of environments whose lines coincide{seed}.",
+                f"One line per group of environments whose lines coincide{what}.",
                 _line_figure(ev, specs, len(variants), width))
 
 

@@ -53,7 +53,8 @@ def golden_grid(ev: Evaluation) -> list[str]:
     environment, a mark per verdict, and the legend. Many environments not run are one
     line under the rows (see NOT_RUN_ROWS)."""
     cases = ev.cases
-    absent = set(not_run(ev))
+    absent_in_order = not_run(ev)
+    absent = set(absent_in_order)
     width = max([len(s.id) for s in ev.specs if s.id not in absent] + [11])
     lines = ["golden: " + _numbered(cases),
              f"{'environment':<{width}}  " + "  ".join(f"{i + 1:>2}" for i in range(len(cases)))]
@@ -72,7 +73,7 @@ def golden_grid(ev: Evaluation) -> list[str]:
             cells.append(f"{MARK[v.status] if v else '-':>2}")
         lines.append(f"{spec.id:<{width}}  " + "  ".join(cells))
     if absent:
-        lines.append(_not_run_line(ev, not_run(ev)))
+        lines.append(_not_run_line(ev, absent_in_order))
     lines.append("  = identical  ~ close (bits differ, within tolerance)  r round-off (bits moved by a machine "
                  "difference, explained by round-off)  D drift  ? missing  E error")
     return lines
